@@ -43,7 +43,7 @@ type TierPlan struct {
 	// Demand is Desired clamped to [MinReplicas, MaxReplicas].
 	Demand int32
 	// Grant is the replicas the pool gives the tier: its demand, less what
-	// does not fit after the tiers above it.
+	// does not fit after the demand of the tiers above it.
 	Grant int32
 	// Cap is the maxReplicas to write on the tier's HPA. It equals
 	// MaxReplicas when the tier is not capped; the top tier is never capped.
@@ -51,7 +51,7 @@ type TierPlan struct {
 	// Capped reports Cap < MaxReplicas.
 	Capped bool
 	// Fit is how many replicas of this tier the pool has room for after the
-	// grants above and the minimums below (before clamping to min and max).
+	// demand above and the minimums below (before clamping to min and max).
 	Fit int64
 }
 
@@ -97,8 +97,14 @@ func Validate(tiers []Tier) error {
 //
 // The top tier is granted its demand as far as the pool allows after the
 // minimums of the tiers below; it is never capped. Each lower tier may grow
-// into what is left after the grants above it and the minimums of the tiers
-// below it; that room, clamped to [MinReplicas, MaxReplicas], is its cap.
+// into what is left after the demand of the tiers above it and the minimums
+// of the tiers below it; that room, clamped to [MinReplicas, MaxReplicas], is
+// its cap, and its grant is its demand up to that cap.
+//
+// Subtracting the higher tiers' demand rather than their grants keeps a lower
+// tier waiting while a higher one still wants room it cannot get, and makes
+// the caps monotone: more demand on any tier never raises the cap of any tier
+// below it, whatever the replicas' shapes.
 func Compute(capacity Resources, tiers []Tier) (Plan, error) {
 	if err := Validate(tiers); err != nil {
 		return Plan{}, err
@@ -123,9 +129,8 @@ func Compute(capacity Resources, tiers []Tier) (Plan, error) {
 			tp.Capped = tp.Cap < t.MaxReplicas
 		}
 		tp.Grant = min(demand, clamp(fit, t.MinReplicas, t.MaxReplicas))
-		used := scale(t.PerReplica, int64(tp.Grant))
-		remaining = sub(remaining, used)
-		p.Granted = add(p.Granted, used)
+		remaining = sub(remaining, scale(t.PerReplica, int64(demand)))
+		p.Granted = add(p.Granted, scale(t.PerReplica, int64(tp.Grant)))
 		p.Tiers[i] = tp
 	}
 	return p, nil
