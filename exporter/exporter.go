@@ -46,11 +46,14 @@ type Config struct {
 	ScrapeTimeoutOffset time.Duration
 }
 
+// ErrNoQueues is the Validate error for a Config without queues and prefixes.
+var ErrNoQueues = errors.New("no queues: give at least one --queue or --queue-prefix")
+
 // Validate reports every problem of c, joined.
 func (c Config) Validate() error {
 	var errs []error
 	if len(c.Queues) == 0 && len(c.Prefixes) == 0 {
-		errs = append(errs, errors.New("no queues: give at least one --queue or --queue-prefix"))
+		errs = append(errs, ErrNoQueues)
 	}
 	for _, q := range c.Queues {
 		if q.Name == "" {
