@@ -22,19 +22,43 @@ type Arrival struct {
 // Day is the reference scenario's arrival pattern.
 type Day struct {
 	// Smooth daily curve: MinRate at NightHour, MaxRate twelve hours later.
-	MinRate, MaxRate float64
-	NightHour        float64
-	// Bursts: Bursts a day, each BurstMin..BurstMax requests spread evenly
-	// over BurstMinSeconds..BurstMaxSeconds.
-	Bursts                           int
-	BurstMin, BurstMax               int
-	BurstMinSeconds, BurstMaxSeconds float64
+	MinRate   float64 `json:"minRate"`
+	MaxRate   float64 `json:"maxRate"`
+	NightHour float64 `json:"nightHour"`
+	// Bursts a day, each of BurstMin..BurstMax requests spread evenly over
+	// BurstMinSeconds..BurstMaxSeconds, at seeded random times.
+	Bursts          int     `json:"bursts"`
+	BurstMin        int     `json:"burstMin"`
+	BurstMax        int     `json:"burstMax"`
+	BurstMinSeconds float64 `json:"burstMinSeconds"`
+	BurstMaxSeconds float64 `json:"burstMaxSeconds"`
 }
 
 // DefaultDay is the reference scenario: 0.02/s at 04:00 to 0.15/s at 16:00,
 // and six bursts of 100-400 requests within 2-5 minutes.
 func DefaultDay() Day {
 	return Day{MinRate: 0.02, MaxRate: 0.15, NightHour: 4, Bursts: 6, BurstMin: 100, BurstMax: 400, BurstMinSeconds: 120, BurstMaxSeconds: 300}
+}
+
+// Validate reports every problem, naming the field (under "day.").
+func (d Day) Validate() error {
+	var errs []error
+	if !(d.MinRate >= 0) || !(d.MaxRate > 0) || d.MaxRate < d.MinRate || math.IsInf(d.MaxRate, 0) {
+		errs = append(errs, fmt.Errorf("day.minRate %v, day.maxRate %v: want 0 <= minRate <= maxRate, maxRate > 0", d.MinRate, d.MaxRate))
+	}
+	if d.NightHour < 0 || d.NightHour >= 24 {
+		errs = append(errs, fmt.Errorf("day.nightHour: %v must be in [0, 24)", d.NightHour))
+	}
+	if d.Bursts < 0 {
+		errs = append(errs, fmt.Errorf("day.bursts: %d must not be negative", d.Bursts))
+	}
+	if d.BurstMin < 0 || d.BurstMax < d.BurstMin {
+		errs = append(errs, fmt.Errorf("day.burstMin %d, day.burstMax %d: want 0 <= burstMin <= burstMax", d.BurstMin, d.BurstMax))
+	}
+	if !(d.BurstMinSeconds > 0) || d.BurstMaxSeconds < d.BurstMinSeconds {
+		errs = append(errs, fmt.Errorf("day.burstMinSeconds %v, day.burstMaxSeconds %v: want 0 < burstMinSeconds <= burstMaxSeconds", d.BurstMinSeconds, d.BurstMaxSeconds))
+	}
+	return errors.Join(errs...)
 }
 
 // Rate is the smooth part's arrival rate (per second) at t seconds.
