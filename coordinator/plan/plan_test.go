@@ -131,7 +131,9 @@ func TestComputeProperties(t *testing.T) {
 			t.Fatalf("iteration %d: Compute(%v, %+v): %v", iter, capacity, tiers, err)
 		}
 		computed++
-		describe := func() string { return fmt.Sprintf("iteration %d: pool %v tiers %+v plan %+v", iter, capacity, tiers, p.Tiers) }
+		describe := func() string {
+			return fmt.Sprintf("iteration %d: pool %v tiers %+v plan %+v", iter, capacity, tiers, p.Tiers)
+		}
 
 		// Caps never below min nor above the user's max; the top tier is
 		// never capped; grants stay within [min, demand] and under the cap.
