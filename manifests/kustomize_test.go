@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -111,8 +112,10 @@ func TestKustomizations(t *testing.T) {
 	t.Run("base has the whole system", func(t *testing.T) {
 		b := builds["base"]
 		checkSystem(t, b, 2, 2)
-		crd := b.find(t, "CustomResourceDefinition", "", "prioritypolicies.queuescale.io")
-		_ = crd
+		crd := b.find(t, "CustomResourceDefinition", "", "prioritypolicies.queuescale.io").typed.(*apiextensionsv1.CustomResourceDefinition)
+		if crd.Spec.Group != "queuescale.io" || crd.Spec.Names.Kind != "PriorityPolicy" || crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
+			t.Errorf("CRD %s: group %q kind %q scope %q, want queuescale.io PriorityPolicy Namespaced", crd.Name, crd.Spec.Group, crd.Spec.Names.Kind, crd.Spec.Scope)
+		}
 	})
 	t.Run("production keeps two adapters and coordinators", func(t *testing.T) {
 		checkSystem(t, builds["overlays/production"], 2, 2)
