@@ -124,7 +124,10 @@ func queues(r *sim.Result, cfg sim.Config) (*gplot.Plot, error) {
 
 func pods(r *sim.Result, cfg sim.Config) (*gplot.Plot, error) {
 	p := gplot.New()
-	p.Title.Text = "pods per tier (running) and maxReplicas in effect"
+	p.Title.Text = "pods per tier (running)"
+	if r.Policy != sim.Static && r.Policy != sim.PriorityScaler {
+		p.Title.Text += " and the lower tier's maxReplicas in effect"
+	}
 	p.X.Label.Text = "hour of the day"
 	p.Y.Label.Text = "pods"
 	p.Legend.Top = true
