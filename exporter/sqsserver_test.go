@@ -3,6 +3,7 @@ package exporter
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -20,8 +21,9 @@ import (
 type sqsJSONServer struct {
 	URL string
 
-	mu    sync.Mutex
-	calls map[string]int // by "Operation" and "Operation queue-url"
+	mu       sync.Mutex
+	calls    map[string]int // by "Operation" and "Operation queue-url"
+	newConns int            // TCP connections accepted
 }
 
 // sqsAnswer is an HTTP status and a JSON body; errors carry the SQS error
@@ -49,7 +51,7 @@ func sqsFail(status int, code string) sqsAnswer {
 func startSQSJSONServer(t testing.TB, answer func(op string, req map[string]any) sqsAnswer) *sqsJSONServer {
 	t.Helper()
 	s := &sqsJSONServer{calls: make(map[string]int)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.")
 		if !ok || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 			http.Error(w, "not a signed SQS JSON request", http.StatusBadRequest)
@@ -74,6 +76,14 @@ func startSQSJSONServer(t testing.TB, answer func(op string, req map[string]any)
 		w.WriteHeader(a.status)
 		_ = json.NewEncoder(w).Encode(a.body)
 	}))
+	srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.mu.Lock()
+			s.newConns++
+			s.mu.Unlock()
+		}
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
@@ -83,6 +93,12 @@ func (s *sqsJSONServer) count(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[key]
+}
+
+func (s *sqsJSONServer) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newConns
 }
 
 // newSDKClient is the production client (NewClient: default credential
