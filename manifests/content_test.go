@@ -108,7 +108,10 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		{"priority-coordinator", access{"update", "coordination.k8s.io", "leases", "queuescale"}, true},
 		// ... and nothing more.
 		{"priority-coordinator", access{"update", "coordination.k8s.io", "leases", "kube-system"}, false},
+		{"priority-coordinator", access{"patch", "queuescale.io", "prioritypolicies", "microbadger"}, true},
 		{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies", "microbadger"}, false},
+		{"priority-coordinator", access{"delete", "queuescale.io", "prioritypolicies", "microbadger"}, false},
+		{"priority-coordinator", access{"patch", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
 		{"priority-coordinator", access{"create", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
 		{"priority-coordinator", access{"delete", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
 		{"priority-coordinator", access{"update", "apps", "deployments", "microbadger"}, false},
