@@ -100,7 +100,7 @@ func quantile(sorted []float64, q float64) float64 {
 var columns = []string{
 	"policy", "wait_p50_s", "wait_p95_s", "wait_p99_s", "wait_max_s", "started_within_objective",
 	"size_lag_p95_s", "pod_hours", "short_poll_calls", "short_poll_empty", "long_poll_calls", "long_poll_empty",
-	"pending_pod_seconds", "scaling_actions", "cap_writes", "evictions", "completed", "left_in_queues",
+	"pending_pod_seconds", "scaling_actions", "cap_writes", "evictions", "jobs_redone", "completed", "left_in_queues",
 }
 
 func (r *Result) row() []string {
@@ -110,7 +110,7 @@ func (r *Result) row() []string {
 		string(r.Policy), f(r.WaitP50, 1), f(r.WaitP95, 1), f(r.WaitP99, 1), f(r.WaitMax, 1), f(100*r.WithinObjective, 2) + "%",
 		f(r.LagP95, 0), f(r.PodHours, 1), i(r.Short.Total), i(r.Short.Empty), i(r.Long.Total), i(r.Long.Empty),
 		f(r.PendingPodSeconds, 0), strconv.Itoa(r.ScalingActions), strconv.Itoa(r.CapWrites), strconv.Itoa(r.Evictions),
-		strconv.Itoa(r.Completed), strconv.Itoa(r.LeftQueued + r.LeftInFlight),
+		strconv.Itoa(r.Requeued), strconv.Itoa(r.Completed), strconv.Itoa(r.LeftQueued + r.LeftInFlight),
 	}
 }
 
