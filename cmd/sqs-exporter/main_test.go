@@ -156,7 +156,7 @@ func TestServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--queue", "inspection", "--queue-prefix", "siz",
+	cmd := exec.Command(bin, "--queue", "inspection", "--queue", "absent", "--queue-prefix", "siz",
 		"--region", emu.Region, "--endpoint-url", emu.Endpoint,
 		"--listen-address", fmt.Sprintf("127.0.0.1:%d", port), "--min-refresh-interval", "5s")
 	cmd.Env = awsEnv(t)
@@ -206,11 +206,16 @@ func TestServesMetricsAndStopsOnSIGTERM(t *testing.T) {
 		`sqs_queue_info{fifo="false",queue="size",url="` + urls["size"] + `"} 1`,
 		`sqs_exporter_requests_total{operation="GetQueueAttributes",outcome="success"} 2`,
 		`sqs_exporter_requests_total{operation="ListQueues",outcome="success"} 1`,
+		`sqs_queue_up{queue="absent"} 0`,
+		`sqs_exporter_requests_total{operation="GetQueueUrl",outcome="error"} 1`,
 		"go_goroutines ",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if strings.Contains(string(body), `sqs_messages_visible{queue="absent"}`) {
+		t.Error("a queue that does not exist has a depth series")
 	}
 
 	proc.Stop(15 * time.Second)
