@@ -1,0 +1,128 @@
+package manifests_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/queuescale/queuescale/internal/testenv"
+	"github.com/queuescale/queuescale/internal/testenv/cluster"
+)
+
+// TestServerSideDryRun applies the base (with the static CA's secret and
+// caBundle), the local overlay and the example workload to a real
+// kube-apiserver with server-side apply in dry-run mode and strict field
+// validation: the API server's own defaulting, validation, admission and the
+// CRD's OpenAPI and CEL rules see every object. The CRD and the namespaces
+// are created for real first, as `kubectl apply` would need them to be.
+func TestServerSideDryRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+
+	root := preparedTree(t)
+	scheme := newScheme(t)
+	var builds []build
+	for _, dir := range []string{"base", "overlays/local", "examples/microbadger"} {
+		b := runKustomize(t, scheme, filepath.Join(root, dir))
+		b.name = dir
+		builds = append(builds, b)
+	}
+	// The base alone lacks the serving secret; build it with the static CA
+	// component as docs/install.md applies it.
+	withCA := filepath.Join(filepath.Dir(root), "base-with-static-ca")
+	if err := os.MkdirAll(withCA, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kust := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- ../manifests/base\ncomponents:\n- ../manifests/components/static-ca\n"
+	if err := os.WriteFile(filepath.Join(withCA, "kustomization.yaml"), []byte(kust), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := runKustomize(t, scheme, withCA)
+	b.name = "base + components/static-ca"
+	builds = append(builds, b)
+
+	c := cluster.StartForTest(ctx, t, cluster.Options{})
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+
+	apply := func(o object, dryRun bool) error {
+		mapping, err := mapper.RESTMapping(o.gvk().GroupKind(), o.gvk().Version)
+		if err != nil {
+			return fmt.Errorf("map %s: %w", o.gvk(), err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+		if mapping.Scope.Name() == "namespace" {
+			ri = dyn.Resource(mapping.Resource).Namespace(o.u.GetNamespace())
+		}
+		opts := metav1.PatchOptions{FieldManager: "queuescale-manifests-test", Force: ptr(true), FieldValidation: "Strict"}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		_, err = ri.Patch(ctx, o.u.GetName(), types.ApplyPatchType, o.json, opts)
+		return err
+	}
+
+	// The CRD and the namespaces for real, then wait for the CRD.
+	for _, b := range builds {
+		for _, o := range b.objects {
+			if k := o.u.GetKind(); k != "CustomResourceDefinition" && k != "Namespace" {
+				continue
+			}
+			if err := apply(o, false); err != nil {
+				t.Fatalf("%s: apply %s: %v", b.name, o, err)
+			}
+		}
+	}
+	err = testenv.Poll(ctx, 200*time.Millisecond, "the PriorityPolicy CRD to be Established", func(ctx context.Context) error {
+		u, err := dyn.Resource(apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions")).Get(ctx, "prioritypolicies.queuescale.io", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Established" && m["status"] == "True" {
+				return nil
+			}
+		}
+		return fmt.Errorf("not Established yet")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper.Reset()
+
+	for _, b := range builds {
+		t.Run(b.name, func(t *testing.T) {
+			for _, o := range b.objects {
+				if err := apply(o, true); err != nil {
+					t.Errorf("server-side dry run of %s: %v", o, err)
+				}
+			}
+		})
+	}
+
+	// The dry run must not have created anything.
+	if _, err := c.Client.AppsV1().Deployments("queuescale").Get(ctx, "metrics-adapter", metav1.GetOptions{}); err == nil {
+		t.Errorf("the dry run created Deployment queuescale/metrics-adapter")
+	}
+}
