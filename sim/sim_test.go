@@ -30,9 +30,23 @@ func smallPool() Config {
 	return cfg
 }
 
+// threeTiers chains a third tier after size, with scale-to-zero allowed on
+// the lower tiers.
+func threeTiers() Config {
+	cfg := DefaultConfig()
+	cfg.DurationSeconds = 8 * 3600
+	third := cfg.Tiers[1]
+	third.Name, third.Queue, third.Priority, third.JobMedianSeconds, third.JobP95Seconds = "archive", "archive", 10, 5, 20
+	third.StaticReplicas = 2
+	cfg.Tiers = append(cfg.Tiers, third)
+	cfg.Tiers[1].MinReplicas, cfg.Tiers[2].MinReplicas = 0, 0
+	cfg.Tiers[1].StaticReplicas = 8
+	return cfg
+}
+
 func TestEveryMessageProcessedExactlyOnce(t *testing.T) {
 	requeued := 0
-	for _, cfg := range []Config{DefaultConfig(), smallPool()} {
+	for _, cfg := range []Config{DefaultConfig(), smallPool(), threeTiers()} {
 		for _, p := range AllPolicies {
 			t.Run(string(p), func(t *testing.T) {
 				r := runDay(t, cfg, p)
@@ -76,7 +90,7 @@ func TestEveryMessageProcessedExactlyOnce(t *testing.T) {
 						topDone++
 					}
 				}
-				if perTier[1] != topDone || r.FanOut != topDone {
+				if len(cfg.Tiers) == 2 && (perTier[1] != topDone || r.FanOut != topDone) {
 					t.Errorf("size jobs %d (fan-out counter %d), finished inspections %d", perTier[1], r.FanOut, topDone)
 				}
 			})
@@ -88,7 +102,7 @@ func TestEveryMessageProcessedExactlyOnce(t *testing.T) {
 }
 
 func TestPodsNeverExceedThePool(t *testing.T) {
-	for _, cfg := range []Config{DefaultConfig(), smallPool()} {
+	for _, cfg := range []Config{DefaultConfig(), smallPool(), threeTiers()} {
 		for _, p := range AllPolicies {
 			t.Run(string(p), func(t *testing.T) {
 				r := runDay(t, cfg, p)
@@ -288,5 +302,28 @@ func TestCoordinatorCapsTheLowerTier(t *testing.T) {
 				t.Error("no sample shows the size tier capped below its own maximum")
 			}
 		})
+	}
+}
+
+func TestScaleToZero(t *testing.T) {
+	cfg := threeTiers()
+	r := runDay(t, cfg, HPA)
+	zero := false
+	for i := range r.Series.Seconds {
+		if r.Series.Tiers[2].Replicas[i] == 0 {
+			zero = true
+		}
+	}
+	if !zero {
+		t.Error("the archive tier (minReplicas 0) never scaled to zero")
+	}
+	done := 0
+	for _, m := range r.Messages {
+		if m.Tier == 2 && m.Completions == 1 {
+			done++
+		}
+	}
+	if done == 0 {
+		t.Error("the archive tier never processed a job after scaling from zero")
 	}
 }

@@ -140,10 +140,10 @@ func ReadTrace(r io.Reader, name string, tiers []Tier, duration float64) ([]Arri
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		t, err := strconv.ParseFloat(rec[0], 64)
 		switch {
 		case err != nil || math.IsNaN(t) || math.IsInf(t, 0):

@@ -89,3 +89,25 @@ func TestTraceReplay(t *testing.T) {
 		t.Errorf("arrivals %d, fan-out %d, completed %d; want 6, 5, 11", r.Arrivals, r.FanOut, r.Completed)
 	}
 }
+
+func FuzzReadTrace(f *testing.F) {
+	tiers := DefaultConfig().Tiers
+	f.Add("time_seconds,queue\n1,inspection\n2.5,size\n")
+	f.Add("time_seconds,queue\n")
+	f.Add("time_seconds,queue\n1,inspection\n0,inspection\n")
+	f.Add("time_seconds,queue\n\"1\",\"inspection\"\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		arr, err := ReadTrace(strings.NewReader(in), "fuzz.csv", tiers, 86400)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.csv") {
+				t.Errorf("error %q does not name the file", err)
+			}
+			return
+		}
+		for i, a := range arr {
+			if a.Seconds < 0 || a.Seconds >= 86400 || (i > 0 && a.Seconds < arr[i-1].Seconds) || a.Tier < 0 || a.Tier >= len(tiers) {
+				t.Fatalf("accepted arrival %d %+v", i, a)
+			}
+		}
+	})
+}
