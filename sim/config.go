@@ -95,6 +95,11 @@ type Config struct {
 	PriorityScalerPeriodSeconds   float64 `json:"priorityScalerPeriodSeconds"`
 	PriorityScalerDeadBand        float64 `json:"priorityScalerDeadBand"`
 	SamplePeriodSeconds           float64 `json:"samplePeriodSeconds"`
+	// MetricScrapeSeconds, when positive, makes the HPAs and the
+	// coordinator read the queue depth as of the last scrape, taken every
+	// that many seconds (the exporter's refresh and Prometheus' scrape);
+	// zero reads it live.
+	MetricScrapeSeconds           float64 `json:"metricScrapeSeconds"`
 	ShortPollIntervalSeconds      float64 `json:"shortPollIntervalSeconds"`
 	LongPollWaitSeconds           float64 `json:"longPollWaitSeconds"`
 	InspectorObjectiveWaitSeconds float64 `json:"inspectorObjectiveWaitSeconds"`
@@ -172,6 +177,9 @@ func (c Config) Validate() error {
 	positive("coordinatorPeriodSeconds", c.CoordinatorPeriodSeconds)
 	positive("priorityScalerPeriodSeconds", c.PriorityScalerPeriodSeconds)
 	positive("samplePeriodSeconds", c.SamplePeriodSeconds)
+	if !(c.MetricScrapeSeconds >= 0) || math.IsInf(c.MetricScrapeSeconds, 0) {
+		bad("metricScrapeSeconds", c.MetricScrapeSeconds, "must be zero or a positive number")
+	}
 	positive("shortPollIntervalSeconds", c.ShortPollIntervalSeconds)
 	positive("longPollWaitSeconds", c.LongPollWaitSeconds)
 	positive("inspectorObjectiveWaitSeconds", c.InspectorObjectiveWaitSeconds)

@@ -50,6 +50,7 @@ const (
 	evPriorityScaler
 	evHPASync
 	evSample
+	evScrape
 )
 
 type event struct {
@@ -142,6 +143,7 @@ type engine struct {
 	tiers    []*tierState
 	res      *Result
 	epoch    time.Time
+	scraped  []int64 // per tier, the metric as of the last scrape
 }
 
 // Run simulates one policy over the arrivals and returns its result.
@@ -206,6 +208,10 @@ func Run(cfg Config, policy Policy, arrivals []Arrival) (*Result, error) {
 	}
 	e.sample()
 	e.schedule(cfg.SamplePeriodSeconds, evSample, -1, 0)
+	if cfg.MetricScrapeSeconds > 0 {
+		e.scrape()
+		e.schedule(cfg.MetricScrapeSeconds, evScrape, -1, 0)
+	}
 	e.loop()
 	e.finish()
 	return e.res, nil
@@ -307,6 +313,9 @@ func (e *engine) handle(ev event) {
 	case evSample:
 		e.sample()
 		e.schedule(e.now+e.cfg.SamplePeriodSeconds, evSample, -1, 0)
+	case evScrape:
+		e.scrape()
+		e.schedule(e.now+e.cfg.MetricScrapeSeconds, evScrape, -1, 0)
 	}
 }
 
@@ -658,10 +667,27 @@ func (e *engine) trackPeak() {
 	e.res.PeakMemoryBytes = max(e.res.PeakMemoryBytes, mem)
 }
 
-// usageMilli is the External metric the HPAs read: visible + in flight.
+// usageMilli is the External metric the HPAs read: visible + in flight,
+// live or as of the last scrape.
 func (e *engine) usageMilli(tier int) int64 {
+	if e.scraped != nil {
+		return e.scraped[tier]
+	}
+	return e.liveUsageMilli(tier)
+}
+
+func (e *engine) liveUsageMilli(tier int) int64 {
 	ts := e.tiers[tier]
 	return int64(ts.queue.len()+ts.inFlight) * 1000
+}
+
+func (e *engine) scrape() {
+	if e.scraped == nil {
+		e.scraped = make([]int64, len(e.tiers))
+	}
+	for i := range e.tiers {
+		e.scraped[i] = e.liveUsageMilli(i)
+	}
 }
 
 func (e *engine) hpaSpec(tier int) hpacalc.Spec {
@@ -741,7 +767,7 @@ func (e *engine) priorityScale() {
 	}
 	want := make([]int32, len(e.tiers))
 	for i, ts := range e.tiers {
-		backlog := float64(ts.queue.len() + ts.inFlight)
+		backlog := float64(e.usageMilli(i)) / 1000
 		perPod := backlog / float64(max(ts.replicas, 1))
 		switch {
 		case ts.replicas == 0 && backlog > 0, ts.replicas > 0 && perPod > ts.cfg.TargetPerPod:

@@ -327,3 +327,33 @@ func TestScaleToZero(t *testing.T) {
 		t.Error("the archive tier never processed a job after scaling from zero")
 	}
 }
+
+func TestMetricScrapeDelaysTheHPA(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DurationSeconds = 300
+	cfg.SamplePeriodSeconds = 30
+	var arr []Arrival
+	for i := range 60 {
+		arr = append(arr, Arrival{Seconds: 1 + float64(i)*0.1})
+	}
+	at30 := func(scrape float64) float64 {
+		c := cfg
+		c.MetricScrapeSeconds = scrape
+		r, err := Run(c, HPA, arr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Series.Seconds[1] != 30 {
+			t.Fatalf("second sample at %v s", r.Series.Seconds[1])
+		}
+		return r.Series.Tiers[0].Replicas[1]
+	}
+	if live := at30(0); live <= 1 {
+		t.Errorf("live metric: inspector replicas at 30 s = %v, want a scale-up", live)
+	}
+	// Scraped at 0 s (empty) and next at 100 s: the HPA cannot see the
+	// burst before then.
+	if stale := at30(100); stale != 1 {
+		t.Errorf("scraped every 100 s: inspector replicas at 30 s = %v, want still 1", stale)
+	}
+}

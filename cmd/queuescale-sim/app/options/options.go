@@ -58,6 +58,7 @@ type Options struct {
 	ScalerPeriod           float64
 	ScalerDeadBand         float64
 	SamplePeriod           float64
+	MetricScrape           float64
 
 	MinRate, MaxRate float64
 	Bursts           int
@@ -89,8 +90,8 @@ func New() *Options {
 		HPASync: c.HPASyncSeconds, HPATolerance: c.HPATolerance, DownscaleStabilization: c.DownscaleStabilizationSeconds,
 		CoordinatorPeriod: c.CoordinatorPeriodSeconds,
 		ScalerBudget:      c.PriorityScalerBudget, ScalerPeriod: c.PriorityScalerPeriodSeconds, ScalerDeadBand: c.PriorityScalerDeadBand,
-		SamplePeriod: c.SamplePeriodSeconds,
-		MinRate:      d.MinRate, MaxRate: d.MaxRate, Bursts: d.Bursts,
+		SamplePeriod: c.SamplePeriodSeconds, MetricScrape: c.MetricScrapeSeconds,
+		MinRate: d.MinRate, MaxRate: d.MaxRate, Bursts: d.Bursts,
 	}
 	for _, p := range sim.AllPolicies {
 		o.Policies = append(o.Policies, string(p))
@@ -156,6 +157,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.ScalerDeadBand, "scaler-dead-band", o.ScalerDeadBand, "Priority scaler: scale down only below this fraction of the target. [config: priorityScalerDeadBand]")
 	fs.Float64Var(&o.SamplePeriod, "sample-period", o.SamplePeriod, "Seconds between the samples that make the plots. [config: samplePeriodSeconds]")
 
+	fs.Float64Var(&o.MetricScrape, "metric-scrape-interval", o.MetricScrape, "Seconds between scrapes of the queue depth; the HPAs and the coordinator read the last scraped value. 0 reads it live. [config: metricScrapeSeconds]")
+
 	fs.Float64Var(&o.MinRate, "min-rate", o.MinRate, "Built-in day: arrivals per second at night. [config: day.minRate]")
 	fs.Float64Var(&o.MaxRate, "max-rate", o.MaxRate, "Built-in day: arrivals per second in the afternoon. [config: day.maxRate]")
 	fs.IntVar(&o.Bursts, "bursts", o.Bursts, "Built-in day: bursts of 100-400 requests within 2-5 minutes. [config: day.bursts]")
@@ -216,6 +219,7 @@ func (o *Options) Config() (*Config, error) {
 	set("scaler-period", func() { s.PriorityScalerPeriodSeconds = o.ScalerPeriod })
 	set("scaler-dead-band", func() { s.PriorityScalerDeadBand = o.ScalerDeadBand })
 	set("sample-period", func() { s.SamplePeriodSeconds = o.SamplePeriod })
+	set("metric-scrape-interval", func() { s.MetricScrapeSeconds = o.MetricScrape })
 	set("min-rate", func() { cfg.Day.MinRate = o.MinRate })
 	set("max-rate", func() { cfg.Day.MaxRate = o.MaxRate })
 	set("bursts", func() { cfg.Day.Bursts = o.Bursts })
