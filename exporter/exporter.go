@@ -231,7 +231,17 @@ func (e *Exporter) refresh(ctx context.Context) *Snapshot {
 	sort.Slice(states, func(i, j int) bool { return states[i].Name < states[j].Name })
 	s := &Snapshot{Start: start, Duration: end.Sub(start), Queues: states}
 	e.last = s
-	klog.V(2).InfoS("Refreshed queue depths", "queues", len(states), "duration", s.Duration)
+	failed := 0
+	for _, q := range states {
+		if q.Err != nil {
+			failed++
+		}
+	}
+	if failed > 0 {
+		klog.InfoS("Refreshed queue depths; some queues could not be read", "queues", len(states), "failed", failed, "duration", s.Duration)
+	} else {
+		klog.V(2).InfoS("Refreshed queue depths", "queues", len(states), "duration", s.Duration)
+	}
 	return s
 }
 
