@@ -119,7 +119,6 @@ type tierState struct {
 	queue     queue
 	idle      []int32 // idle running pods
 	inFlight  int
-	jobSigma  float64
 	pods      []int32 // pods not gone
 	bound     int     // pods on a node (starting, running, terminating)
 	pendingN  int
@@ -170,7 +169,7 @@ func Run(cfg Config, policy Policy, arrivals []Arrival) (*Result, error) {
 	}
 	usesPriority := policy != Static && policy != HPA
 	for _, t := range cfg.Tiers {
-		ts := &tierState{cfg: t, maxCap: t.MaxReplicas, jobSigma: sigma(t.JobMedianSeconds, t.JobP95Seconds)}
+		ts := &tierState{cfg: t, maxCap: t.MaxReplicas}
 		if usesPriority {
 			ts.priority = t.Priority
 		}
