@@ -299,3 +299,28 @@ func TestAutoscalerReconcile(t *testing.T) {
 		})
 	}
 }
+
+func TestSpecValidate(t *testing.T) {
+	good := Spec{MinReplicas: 0, MaxReplicas: 3, TargetAverageValueMilli: 1000}
+	tests := []struct {
+		name   string
+		mutate func(*Spec)
+		want   string
+	}{
+		{"valid with minReplicas 0", func(*Spec) {}, ""},
+		{"negative min", func(s *Spec) { s.MinReplicas = -1 }, "minReplicas -1 is negative"},
+		{"zero max", func(s *Spec) { s.MaxReplicas = 0 }, "maxReplicas 0 must be at least 1"},
+		{"max below min", func(s *Spec) { s.MinReplicas = 4 }, "maxReplicas 3 is below minReplicas 4"},
+		{"zero target", func(s *Spec) { s.TargetAverageValueMilli = 0 }, "target average value 0m must be positive"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := good
+			tc.mutate(&s)
+			err := s.Validate()
+			if (err == nil) != (tc.want == "") || (err != nil && err.Error() != tc.want) {
+				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

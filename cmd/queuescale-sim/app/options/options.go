@@ -59,6 +59,8 @@ type Options struct {
 	ScalerDeadBand         float64
 	SamplePeriod           float64
 	MetricScrape           float64
+	ShortPoll, LongPoll    float64
+	ObjectiveWait          float64
 
 	MinRate, MaxRate float64
 	Bursts           int
@@ -91,6 +93,7 @@ func New() *Options {
 		CoordinatorPeriod: c.CoordinatorPeriodSeconds,
 		ScalerBudget:      c.PriorityScalerBudget, ScalerPeriod: c.PriorityScalerPeriodSeconds, ScalerDeadBand: c.PriorityScalerDeadBand,
 		SamplePeriod: c.SamplePeriodSeconds, MetricScrape: c.MetricScrapeSeconds,
+		ShortPoll: c.ShortPollIntervalSeconds, LongPoll: c.LongPollWaitSeconds, ObjectiveWait: c.InspectorObjectiveWaitSeconds,
 		MinRate: d.MinRate, MaxRate: d.MaxRate, Bursts: d.Bursts,
 	}
 	for _, p := range sim.AllPolicies {
@@ -158,6 +161,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.SamplePeriod, "sample-period", o.SamplePeriod, "Seconds between the samples that make the plots. [config: samplePeriodSeconds]")
 
 	fs.Float64Var(&o.MetricScrape, "metric-scrape-interval", o.MetricScrape, "Seconds between scrapes of the queue depth; the HPAs and the coordinator read the last scraped value. 0 reads it live. [config: metricScrapeSeconds]")
+	fs.Float64Var(&o.ShortPoll, "short-poll-interval", o.ShortPoll, "Seconds between an idle worker's ReceiveMessage calls under short polling. [config: shortPollIntervalSeconds]")
+	fs.Float64Var(&o.LongPoll, "long-poll-wait", o.LongPoll, "WaitTimeSeconds of one ReceiveMessage call under long polling. [config: longPollWaitSeconds]")
+	fs.Float64Var(&o.ObjectiveWait, "objective-wait", o.ObjectiveWait, "The first tier's objective: report the share of its jobs started within this many seconds. [config: inspectorObjectiveWaitSeconds]")
 
 	fs.Float64Var(&o.MinRate, "min-rate", o.MinRate, "Built-in day: arrivals per second at night. [config: day.minRate]")
 	fs.Float64Var(&o.MaxRate, "max-rate", o.MaxRate, "Built-in day: arrivals per second in the afternoon. [config: day.maxRate]")
@@ -220,6 +226,9 @@ func (o *Options) Config() (*Config, error) {
 	set("scaler-dead-band", func() { s.PriorityScalerDeadBand = o.ScalerDeadBand })
 	set("sample-period", func() { s.SamplePeriodSeconds = o.SamplePeriod })
 	set("metric-scrape-interval", func() { s.MetricScrapeSeconds = o.MetricScrape })
+	set("short-poll-interval", func() { s.ShortPollIntervalSeconds = o.ShortPoll })
+	set("long-poll-wait", func() { s.LongPollWaitSeconds = o.LongPoll })
+	set("objective-wait", func() { s.InspectorObjectiveWaitSeconds = o.ObjectiveWait })
 	set("min-rate", func() { cfg.Day.MinRate = o.MinRate })
 	set("max-rate", func() { cfg.Day.MaxRate = o.MaxRate })
 	set("bursts", func() { cfg.Day.Bursts = o.Bursts })

@@ -112,3 +112,21 @@ func TestHelpNamesEveryFlagAndDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedExample loads the example of docs/simulation.md (kept in
+// testdata/reference.yaml): it must be the reference scenario.
+func TestDocumentedExample(t *testing.T) {
+	cfg, err := parse(t, "--config", filepath.Join("testdata", "reference.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sim.DefaultConfig(), cfg.Sim); diff != "" {
+		t.Errorf("example differs from the reference (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sim.DefaultDay(), cfg.Day); diff != "" {
+		t.Errorf("example day differs (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]sim.Policy{sim.Static, sim.HPA, sim.Coordinator}, cfg.Policies); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
+	}
+}
