@@ -130,3 +130,20 @@ func TestDocumentedExample(t *testing.T) {
 		t.Errorf("policies (-want +got):\n%s", diff)
 	}
 }
+
+func TestTraceRelativeToConfigFile(t *testing.T) {
+	cfg, err := parse(t, "--config", filepath.Join("testdata", "with-trace.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join("testdata", "burst.csv"); cfg.Trace != want {
+		t.Errorf("trace %q, want %q (relative to the config file)", cfg.Trace, want)
+	}
+	cfg, err = parse(t, "--config", filepath.Join("testdata", "with-trace.yaml"), "--trace", "other.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Trace != "other.csv" {
+		t.Errorf("--trace given: trace %q, want other.csv", cfg.Trace)
+	}
+}
