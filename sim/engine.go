@@ -162,7 +162,7 @@ func Run(cfg Config, policy Policy, arrivals []Arrival) (*Result, error) {
 		}
 	}
 	e := &engine{cfg: cfg, policy: policy, arrivals: arrivals, epoch: time.Unix(0, 0).UTC()}
-	e.res = &Result{Policy: policy, Tiers: len(cfg.Tiers)}
+	e.res = &Result{Policy: policy, Tiers: len(cfg.Tiers), PendingPodSecondsByTier: make([]float64, len(cfg.Tiers))}
 	e.drawJobTimes()
 	for range cfg.Nodes {
 		e.nodes = append(e.nodes, node{freeCPU: cfg.NodeMilliCPU, freeMem: cfg.NodeMemoryBytes})
@@ -269,9 +269,10 @@ func (e *engine) loop() {
 func (e *engine) advance(t float64) {
 	dt := t - e.last
 	if dt > 0 {
-		for _, ts := range e.tiers {
+		for i, ts := range e.tiers {
 			e.res.PodSeconds += dt * float64(ts.bound)
 			e.res.PendingPodSeconds += dt * float64(ts.pendingN)
+			e.res.PendingPodSecondsByTier[i] += dt * float64(ts.pendingN)
 		}
 	}
 	e.last, e.now = t, t

@@ -54,13 +54,15 @@ type Result struct {
 	PodSeconds        float64 // pods on a node (starting, running, terminating)
 	PodHours          float64
 	PendingPodSeconds float64 // pods waiting for room
-	Short, Long       Calls   // ReceiveMessage under short and long polling
-	ScalingActions    int     // writes of a Deployment's replicas
-	CapWrites         int     // maxReplicas writes by the coordinator
-	Evictions         int     // pods preempted
-	Requeued          int     // messages returned to the queue unprocessed
-	PodsCreated       int
-	CoordinatorErrors int
+	// PendingPodSecondsByTier splits PendingPodSeconds by tier.
+	PendingPodSecondsByTier []float64
+	Short, Long             Calls // ReceiveMessage under short and long polling
+	ScalingActions          int   // writes of a Deployment's replicas
+	CapWrites               int   // maxReplicas writes by the coordinator
+	Evictions               int   // pods preempted
+	Requeued                int   // messages returned to the queue unprocessed
+	PodsCreated             int
+	CoordinatorErrors       int
 
 	Arrivals, FanOut, Completed int
 	LeftQueued, LeftInFlight    int
@@ -100,7 +102,7 @@ func quantile(sorted []float64, q float64) float64 {
 var columns = []string{
 	"policy", "wait_p50_s", "wait_p95_s", "wait_p99_s", "wait_max_s", "started_within_objective",
 	"size_lag_p95_s", "pod_hours", "short_poll_calls", "short_poll_empty", "long_poll_calls", "long_poll_empty",
-	"pending_pod_seconds", "scaling_actions", "cap_writes", "evictions", "jobs_redone", "completed", "left_in_queues",
+	"pending_pod_seconds", "pending_top_tier_pod_seconds", "scaling_actions", "cap_writes", "evictions", "jobs_redone", "completed", "left_in_queues",
 }
 
 func (r *Result) row() []string {
@@ -109,7 +111,7 @@ func (r *Result) row() []string {
 	return []string{
 		string(r.Policy), f(r.WaitP50, 1), f(r.WaitP95, 1), f(r.WaitP99, 1), f(r.WaitMax, 1), f(100*r.WithinObjective, 2) + "%",
 		f(r.LagP95, 0), f(r.PodHours, 1), i(r.Short.Total), i(r.Short.Empty), i(r.Long.Total), i(r.Long.Empty),
-		f(r.PendingPodSeconds, 0), strconv.Itoa(r.ScalingActions), strconv.Itoa(r.CapWrites), strconv.Itoa(r.Evictions),
+		f(r.PendingPodSeconds, 0), f(r.PendingPodSecondsByTier[0], 0), strconv.Itoa(r.ScalingActions), strconv.Itoa(r.CapWrites), strconv.Itoa(r.Evictions),
 		strconv.Itoa(r.Requeued), strconv.Itoa(r.Completed), strconv.Itoa(r.LeftQueued + r.LeftInFlight),
 	}
 }
