@@ -490,8 +490,12 @@ func TestParseQueue(t *testing.T) {
 		{in: "https:///1/q", wantErr: "no host"},
 		{in: "https://sqs.us-east-1.amazonaws.com/q", wantErr: "/ACCOUNT_ID/QUEUE_NAME"},
 		{in: "https://sqs.us-east-1.amazonaws.com/1/q/extra", wantErr: "/ACCOUNT_ID/QUEUE_NAME"},
-		{in: "https://sqs.us-east-1.amazonaws.com/1/bad%20name", wantErr: "not an SQS queue name"},
+		{in: "https://sqs.us-east-1.amazonaws.com/1/bad name", wantErr: "not an SQS queue name"},
 		{in: "https://sqs.us-east-1.amazonaws.com:bad/1/q", wantErr: "is invalid"},
+		{in: "https://sqs.us-east-1.amazonaws.com/1/q?", wantErr: "without query"},
+		{in: "https://sqs.us-east-1.amazonaws.com/1/q#", wantErr: "without query"},
+		{in: "https://sqs.us-east-1.amazonaws.com/1/%71", wantErr: "without query"},
+		{in: "https://me@sqs.us-east-1.amazonaws.com/1/q", wantErr: "without query"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -43,11 +43,14 @@ func ParseQueue(s string) (Queue, error) {
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return Queue{}, fmt.Errorf("queue URL %q is invalid: scheme must be https or http", s)
 	}
+	if strings.ContainsAny(s, "?#@%") {
+		return Queue{}, fmt.Errorf("queue URL %q is invalid: it must be https://HOST/ACCOUNT_ID/QUEUE_NAME without query, fragment, user or escapes", s)
+	}
 	if u.Host == "" {
 		return Queue{}, fmt.Errorf("queue URL %q is invalid: no host", s)
 	}
 	parts := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
-	if len(parts) != 2 || parts[0] == "" || u.RawQuery != "" || u.Fragment != "" {
+	if len(parts) != 2 || parts[0] == "" {
 		return Queue{}, fmt.Errorf("queue URL %q is invalid: the path must be /ACCOUNT_ID/QUEUE_NAME", s)
 	}
 	if !queueNameRE.MatchString(parts[1]) {
