@@ -35,6 +35,7 @@ var kustomizations = []struct {
 	{name: "components/prometheus-scrape", component: true},
 	{name: "components/prometheus-operator", component: true},
 	{name: "components/aws-irsa", component: true},
+	{name: "components/grafana-dashboard", component: true},
 }
 
 // buildAll renders every kustomization from a prepared copy of the tree.
