@@ -50,9 +50,12 @@ sqs:GetQueueUrl (queues given by name) and sqs:ListQueues (--queue-prefix).`,
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	// Of klog's flags only the verbosity ones matter: logs go to stderr.
 	logFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(logFlags)
-	cmd.Flags().AddGoFlagSet(logFlags)
+	for _, name := range []string{"v", "vmodule"} {
+		cmd.Flags().AddGoFlag(logFlags.Lookup(name))
+	}
 	return cmd
 }
 
