@@ -3,9 +3,11 @@ package timeline
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -72,12 +74,14 @@ func WritePlot(snaps []Snapshot, path string) error {
 func newPlot(title, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = "seconds since the story started"
+	p.X.Label.Text = "time since the story started (m:ss)"
 	p.Y.Label.Text = ylabel
 	p.Y.Min = 0
 	p.Legend.Top = true
 	p.Legend.Left = false
 	p.Add(plotter.NewGrid())
+	p.X.Tick.Marker = clockTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	return p
 }
 
@@ -102,7 +106,7 @@ func queuePlot(snaps []Snapshot) (*plot.Plot, error) {
 				}
 			}
 		}
-		if err := addLine(p, xys, name+" queue", colour(i), false); err != nil {
+		if err := addLine(p, xys, name+" queue", colour(i), solid); err != nil {
 			return nil, err
 		}
 	}
@@ -115,39 +119,65 @@ func queuePlot(snaps []Snapshot) (*plot.Plot, error) {
 }
 
 func replicaPlot(snaps []Snapshot) (*plot.Plot, error) {
-	p := newPlot("Replicas (HPA current) and maxReplicas (dashed: the cap the coordinator writes)", "replicas")
-	var names []string
+	p := newPlot("Pods Running (solid) and Pending (dotted); maxReplicas as capped by the coordinator (dashed)", "pods")
+	var tiers []string
 	for _, s := range snaps {
-		for _, h := range s.HPAs {
-			if !contains(names, h.Name) {
-				names = append(names, h.Name)
+		for _, t := range s.Tiers {
+			if !contains(tiers, t.Deployment) {
+				tiers = append(tiers, t.Deployment)
 			}
 		}
 	}
 	peak := 1.0
-	for i, name := range names {
-		var cur, maxes plotter.XYs
-		capped := false
+	for i, name := range tiers {
+		var running, pending plotter.XYs
+		anyPending := false
 		for _, s := range snaps {
-			for _, h := range s.HPAs {
-				if h.Name != name || h.Err != "" {
+			for _, t := range s.Tiers {
+				if t.Deployment != name || t.Err != "" {
 					continue
 				}
-				cur = append(cur, plotter.XY{X: s.At.Seconds(), Y: float64(h.Current)})
-				maxes = append(maxes, plotter.XY{X: s.At.Seconds(), Y: float64(h.Max)})
-				capped = capped || h.Capped()
-				peak = max(peak, float64(h.Max))
+				running = append(running, plotter.XY{X: s.At.Seconds(), Y: float64(t.Running)})
+				pending = append(pending, plotter.XY{X: s.At.Seconds(), Y: float64(t.Pending)})
+				anyPending = anyPending || t.Pending > 0
+				peak = max(peak, float64(t.Running), float64(t.Pending))
 			}
 		}
-		if err := addLine(p, cur, name+" replicas", colour(i), false); err != nil {
+		if err := addLine(p, running, name+" running", colour(i), solid); err != nil {
 			return nil, err
 		}
-		// Only a capped HPA's maxReplicas says something; a constant user
-		// maximum would just clutter the panel.
-		if capped {
-			if err := addLine(p, maxes, name+" maxReplicas", colour(i), true); err != nil {
+		if anyPending {
+			if err := addLine(p, pending, name+" pending", colour(i), dotted); err != nil {
 				return nil, err
 			}
+		}
+	}
+	var hpas []string
+	for _, s := range snaps {
+		for _, h := range s.HPAs {
+			if h.Capped() && !contains(hpas, h.Name) {
+				hpas = append(hpas, h.Name)
+			}
+		}
+	}
+	// Only a capped HPA's maxReplicas says something; a constant user
+	// maximum would clutter the panel.
+	for _, name := range hpas {
+		var maxes plotter.XYs
+		for _, s := range snaps {
+			for _, h := range s.HPAs {
+				if h.Name == name && h.Err == "" {
+					maxes = append(maxes, plotter.XY{X: s.At.Seconds(), Y: float64(h.Max)})
+					peak = max(peak, float64(h.Max))
+				}
+			}
+		}
+		c := colour(len(tiers) - 1)
+		if i := slices.Index(tiers, name); i >= 0 {
+			c = colour(i)
+		}
+		if err := addLine(p, maxes, name+" HPA maxReplicas", c, dashed); err != nil {
+			return nil, err
 		}
 	}
 	p.Y.Max = peak * 1.45
@@ -157,7 +187,15 @@ func replicaPlot(snaps []Snapshot) (*plot.Plot, error) {
 	return p, nil
 }
 
-func addLine(p *plot.Plot, xys plotter.XYs, label string, c color.Color, dashed bool) error {
+type style int
+
+const (
+	solid style = iota
+	dashed
+	dotted
+)
+
+func addLine(p *plot.Plot, xys plotter.XYs, label string, c color.Color, st style) error {
 	if len(xys) == 0 {
 		return nil
 	}
@@ -167,8 +205,12 @@ func addLine(p *plot.Plot, xys plotter.XYs, label string, c color.Color, dashed 
 	}
 	l.Color = c
 	l.Width = vg.Points(1.5)
-	if dashed {
-		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	switch st {
+	case dashed:
+		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	case dotted:
+		l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+		l.Width = vg.Points(1)
 	}
 	p.Add(l)
 	p.Legend.Add(label, l)
@@ -196,3 +238,35 @@ func markPhases(p *plot.Plot, snaps []Snapshot, top float64) error {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// clockTicks marks the time axis in minutes and seconds at round steps.
+type clockTicks struct{}
+
+func (clockTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	step := 10.0
+	for _, s := range []float64{10, 15, 30, 60, 120, 300, 600} {
+		step = s
+		if span/s <= 10 {
+			break
+		}
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf("%d:%02d", int(v)/60, int(v)%60)})
+	}
+	return ticks
+}
+
+// plainTicks are the default ticks labelled without trailing zeros.
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+		}
+	}
+	return ticks
+}

@@ -138,25 +138,37 @@ func Render(f Frame) []string {
 	return strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 }
 
-// capLine explains the cap: the coordinator's own words when it caps, else
-// what each tier may use.
+// capLine explains the cap: which tier is capped to what, and the demand
+// of the tiers above it that took the room, then the coordinator's own
+// words.
 func capLine(s timeline.Snapshot) string {
-	if s.Policy.Capped != "" {
-		return s.Policy.Capped
-	}
 	var parts []string
-	for _, h := range s.HPAs {
-		if h.Capped() {
-			parts = append(parts, fmt.Sprintf("%s capped to %d (user max %d)", h.Name, h.Max, h.UserMax))
+	var above []string
+	for _, t := range s.Policy.Tiers {
+		if t.Capped {
+			why := ""
+			if len(above) > 0 {
+				why = ": " + strings.Join(above, ", ")
+			}
+			parts = append(parts, fmt.Sprintf("%s maxReplicas %d instead of %d%s", t.HPA, t.MaxReplicas, t.UserMax, why))
+		}
+		above = append(above, fmt.Sprintf("%s wants %d", t.HPA, t.Demand))
+	}
+	if len(parts) == 0 {
+		for _, h := range s.HPAs {
+			if h.Capped() {
+				parts = append(parts, fmt.Sprintf("%s maxReplicas %d instead of %d", h.Name, h.Max, h.UserMax))
+			}
 		}
 	}
 	if len(parts) == 0 {
-		if s.Policy.Message != "" {
-			return "none — " + s.Policy.Message
-		}
 		return "none: every tier's demand fits the pool"
 	}
-	return strings.Join(parts, "; ")
+	line := strings.Join(parts, "; ")
+	if s.Policy.Capped != "" {
+		line += " (status.capped: " + s.Policy.Capped + ")"
+	}
+	return line
 }
 
 // Line is the one-line form of a frame, for output that is not a terminal.
