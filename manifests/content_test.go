@@ -87,49 +87,53 @@ func allowed(b build, saNamespace, saName string, a access) bool {
 	return false
 }
 
+// rbacExpectations is what each ServiceAccount of queuescale may and may not
+// do, checked against our RBAC objects by TestRBACLeastPrivilege and against
+// a real kube-apiserver's authorizer by TestServerSideDryRun.
+var rbacExpectations = []struct {
+	sa     string
+	access access
+	want   bool
+}{
+	// The coordinator: what it needs ...
+	{"priority-coordinator", access{"watch", "queuescale.io", "prioritypolicies", "microbadger"}, true},
+	{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies/status", "microbadger"}, true},
+	{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies/finalizers", "microbadger"}, true},
+	{"priority-coordinator", access{"update", "autoscaling", "horizontalpodautoscalers", "microbadger"}, true},
+	{"priority-coordinator", access{"get", "apps", "deployments", "microbadger"}, true},
+	{"priority-coordinator", access{"get", "apps", "statefulsets", "microbadger"}, true},
+	{"priority-coordinator", access{"list", "", "nodes", ""}, true},
+	{"priority-coordinator", access{"watch", "", "pods", ""}, true},
+	{"priority-coordinator", access{"get", "external.metrics.k8s.io", "sqs_backlog", "microbadger"}, true},
+	{"priority-coordinator", access{"create", "", "events", "microbadger"}, true},
+	{"priority-coordinator", access{"update", "coordination.k8s.io", "leases", "queuescale"}, true},
+	// ... and nothing more.
+	{"priority-coordinator", access{"update", "coordination.k8s.io", "leases", "kube-system"}, false},
+	{"priority-coordinator", access{"patch", "queuescale.io", "prioritypolicies", "microbadger"}, true},
+	{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies", "microbadger"}, false},
+	{"priority-coordinator", access{"delete", "queuescale.io", "prioritypolicies", "microbadger"}, false},
+	{"priority-coordinator", access{"patch", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
+	{"priority-coordinator", access{"create", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
+	{"priority-coordinator", access{"delete", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
+	{"priority-coordinator", access{"update", "apps", "deployments", "microbadger"}, false},
+	{"priority-coordinator", access{"patch", "apps", "deployments", "microbadger"}, false},
+	{"priority-coordinator", access{"update", "apps", "deployments/scale", "microbadger"}, false},
+	{"priority-coordinator", access{"delete", "", "pods", "microbadger"}, false},
+	{"priority-coordinator", access{"create", "", "pods/eviction", "microbadger"}, false},
+	{"priority-coordinator", access{"get", "", "secrets", "microbadger"}, false},
+	{"priority-coordinator", access{"update", "", "nodes", ""}, false},
+	// The adapter relies on Kubernetes' system roles only.
+	{"metrics-adapter", access{"get", "", "secrets", "queuescale"}, false},
+	{"metrics-adapter", access{"list", "", "namespaces", ""}, false},
+	{"metrics-adapter", access{"list", "", "pods", ""}, false},
+	// The exporter has no Kubernetes permissions at all.
+	{"sqs-exporter", access{"get", "", "configmaps", "queuescale"}, false},
+	{"sqs-exporter", access{"list", "", "secrets", "queuescale"}, false},
+}
+
 func TestRBACLeastPrivilege(t *testing.T) {
 	b := buildAll(t)["base"]
-	tests := []struct {
-		sa     string
-		access access
-		want   bool
-	}{
-		// The coordinator: what it needs ...
-		{"priority-coordinator", access{"watch", "queuescale.io", "prioritypolicies", "microbadger"}, true},
-		{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies/status", "microbadger"}, true},
-		{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies/finalizers", "microbadger"}, true},
-		{"priority-coordinator", access{"update", "autoscaling", "horizontalpodautoscalers", "microbadger"}, true},
-		{"priority-coordinator", access{"get", "apps", "deployments", "microbadger"}, true},
-		{"priority-coordinator", access{"get", "apps", "statefulsets", "microbadger"}, true},
-		{"priority-coordinator", access{"list", "", "nodes", ""}, true},
-		{"priority-coordinator", access{"watch", "", "pods", ""}, true},
-		{"priority-coordinator", access{"get", "external.metrics.k8s.io", "sqs_backlog", "microbadger"}, true},
-		{"priority-coordinator", access{"create", "", "events", "microbadger"}, true},
-		{"priority-coordinator", access{"update", "coordination.k8s.io", "leases", "queuescale"}, true},
-		// ... and nothing more.
-		{"priority-coordinator", access{"update", "coordination.k8s.io", "leases", "kube-system"}, false},
-		{"priority-coordinator", access{"patch", "queuescale.io", "prioritypolicies", "microbadger"}, true},
-		{"priority-coordinator", access{"update", "queuescale.io", "prioritypolicies", "microbadger"}, false},
-		{"priority-coordinator", access{"delete", "queuescale.io", "prioritypolicies", "microbadger"}, false},
-		{"priority-coordinator", access{"patch", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
-		{"priority-coordinator", access{"create", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
-		{"priority-coordinator", access{"delete", "autoscaling", "horizontalpodautoscalers", "microbadger"}, false},
-		{"priority-coordinator", access{"update", "apps", "deployments", "microbadger"}, false},
-		{"priority-coordinator", access{"patch", "apps", "deployments", "microbadger"}, false},
-		{"priority-coordinator", access{"update", "apps", "deployments/scale", "microbadger"}, false},
-		{"priority-coordinator", access{"delete", "", "pods", "microbadger"}, false},
-		{"priority-coordinator", access{"create", "", "pods/eviction", "microbadger"}, false},
-		{"priority-coordinator", access{"get", "", "secrets", "microbadger"}, false},
-		{"priority-coordinator", access{"update", "", "nodes", ""}, false},
-		// The adapter relies on Kubernetes' system roles only.
-		{"metrics-adapter", access{"get", "", "secrets", "queuescale"}, false},
-		{"metrics-adapter", access{"list", "", "namespaces", ""}, false},
-		{"metrics-adapter", access{"list", "", "pods", ""}, false},
-		// The exporter has no Kubernetes permissions at all.
-		{"sqs-exporter", access{"get", "", "configmaps", "queuescale"}, false},
-		{"sqs-exporter", access{"list", "", "secrets", "queuescale"}, false},
-	}
-	for _, tc := range tests {
+	for _, tc := range rbacExpectations {
 		if got := allowed(b, "queuescale", tc.sa, tc.access); got != tc.want {
 			t.Errorf("%s may %s %s (group %q, namespace %q): %v, want %v", tc.sa, tc.access.verb, tc.access.resource, tc.access.group, tc.access.namespace, got, tc.want)
 		}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,6 +29,8 @@ import (
 // validation: the API server's own defaulting, validation, admission and the
 // CRD's OpenAPI and CEL rules see every object. The CRD and the namespaces
 // are created for real first, as `kubectl apply` would need them to be.
+// Then the base's RBAC is applied for real and the API server's authorizer
+// (SubjectAccessReview) must agree with rbacExpectations.
 func TestServerSideDryRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -125,4 +129,55 @@ func TestServerSideDryRun(t *testing.T) {
 	if _, err := c.Client.AppsV1().Deployments("queuescale").Get(ctx, "metrics-adapter", metav1.GetOptions{}); err == nil {
 		t.Errorf("the dry run created Deployment queuescale/metrics-adapter")
 	}
+
+	// Now the ServiceAccounts and RBAC for real, and the API server's own
+	// authorizer asked what each identity may do.
+	t.Run("RBAC", func(t *testing.T) {
+		for _, o := range builds[0].objects {
+			switch o.u.GetKind() {
+			case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+				if err := apply(o, false); err != nil {
+					t.Fatalf("apply %s: %v", o, err)
+				}
+			}
+		}
+		type check struct {
+			user string
+			a    access
+			name string
+			want bool
+		}
+		sa := func(name string) string { return "system:serviceaccount:queuescale:" + name }
+		checks := []check{
+			// Delegated authentication and authorization of the adapter.
+			{sa("metrics-adapter"), access{"create", "authentication.k8s.io", "tokenreviews", ""}, "", true},
+			{sa("metrics-adapter"), access{"create", "authorization.k8s.io", "subjectaccessreviews", ""}, "", true},
+			{sa("metrics-adapter"), access{"get", "", "configmaps", "kube-system"}, "extension-apiserver-authentication", true},
+			{sa("metrics-adapter"), access{"get", "", "configmaps", "kube-system"}, "kube-proxy", false},
+			// The HPA controller reads external metrics.
+			{"system:serviceaccount:kube-system:horizontal-pod-autoscaler", access{"list", "external.metrics.k8s.io", "sqs_backlog", "microbadger"}, "", true},
+		}
+		for _, e := range rbacExpectations {
+			checks = append(checks, check{sa(e.sa), e.access, "", e.want})
+		}
+		for _, ch := range checks {
+			resource, sub, _ := strings.Cut(ch.a.resource, "/")
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+				User:   ch.user,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + strings.Split(ch.user, ":")[2], "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Verb: ch.a.verb, Group: ch.a.group, Resource: resource, Subresource: sub,
+					Namespace: ch.a.namespace, Name: ch.name,
+				},
+			}}
+			got, err := c.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatalf("SubjectAccessReview: %v", err)
+			}
+			if got.Status.Allowed != ch.want {
+				t.Errorf("%s may %s %s %s (group %q, namespace %q): allowed=%v, want %v (%s)",
+					ch.user, ch.a.verb, ch.a.resource, ch.name, ch.a.group, ch.a.namespace, got.Status.Allowed, ch.want, got.Status.Reason)
+			}
+		}
+	})
 }
