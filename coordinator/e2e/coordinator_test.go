@@ -96,24 +96,33 @@ func TestCoordinatorEndToEnd(t *testing.T) {
 	})
 	w.waitFor(ctx, 4*time.Minute, "Size back at 16 Running pods", func(ctx context.Context) error { return w.running(ctx, "size", userMax) })
 
-	t.Log("phase 4: a burst, the coordinator is killed (SIGKILL) mid-burst and started again")
+	t.Log("phase 4: a burst; the coordinator is killed (SIGKILL) as it starts and run again")
 	must(t, w.s.SendMessages(ctx, "inspection", inspectionBurst))
+	w.proc.Kill()
+	t.Logf("killed the coordinator (pid %d); Size's maxReplicas was %d when it died", w.proc.Pid(), w.hpa(ctx, "size").Spec.MaxReplicas)
 	w.waitFor(ctx, 2*time.Minute, "inspection backlog visible in the external metrics API", func(ctx context.Context) error {
 		return w.backlogAtLeast(ctx, "inspection", inspectionBurst)
 	})
-	w.proc.Kill()
-	t.Logf("killed the coordinator (pid %d); its cap on Size was %d when it died", w.proc.Pid(), w.hpa(ctx, "size").Spec.MaxReplicas)
-	w.startCoordinator(ctx)
+	w.startCoordinator(ctx) // waits for the dead leader's Lease to expire
 	w.waitFor(ctx, 3*time.Minute, "Size capped at 6 by the restarted coordinator", func(ctx context.Context) error {
 		return w.maxReplicas(ctx, "size", 6, true)
 	})
 	w.waitFor(ctx, 3*time.Minute, "every wanted Inspector pod Running", func(ctx context.Context) error { return w.running(ctx, "inspector", 14) })
 	w.waitFor(ctx, 2*time.Minute, "Size scaled down to its cap", func(ctx context.Context) error { return w.running(ctx, "size", 6) })
 	if h := w.hpa(ctx, "size"); h.Annotations[v1alpha1.AnnotationUserMaxReplicas] != strconv.Itoa(int(original)) {
-		t.Fatalf("after the restart the user's maxReplicas annotation is %q, want %d", h.Annotations[v1alpha1.AnnotationUserMaxReplicas], original)
+		t.Fatalf("the user's maxReplicas annotation is %q, want %d", h.Annotations[v1alpha1.AnnotationUserMaxReplicas], original)
 	}
+	t.Log("phase 4b: killed again while Size is capped, restarted; the drain still gives the user's maximum back exactly")
+	w.proc.Kill()
+	w.startCoordinator(ctx)
+	must(t, w.s.PurgeQueue(ctx, "inspection"))
+	w.waitFor(ctx, 3*time.Minute, "Size released to its own maximum", func(ctx context.Context) error {
+		return w.maxReplicas(ctx, "size", original, false)
+	})
 
 	t.Log("phase 5: the policy is deleted while Size is capped; the user's maxReplicas comes back exactly")
+	must(t, w.s.SendMessages(ctx, "inspection", inspectionBurst))
+	w.waitFor(ctx, 3*time.Minute, "Size capped at 6", func(ctx context.Context) error { return w.maxReplicas(ctx, "size", 6, true) })
 	must(t, w.cl.Delete(ctx, &v1alpha1.PriorityPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "workers"}}))
 	w.waitFor(ctx, 2*time.Minute, "the policy gone", func(ctx context.Context) error {
 		err := w.cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "workers"}, &v1alpha1.PriorityPolicy{})
@@ -287,19 +296,38 @@ func queueHPA(name, queue string, perPod int64) *autoscalingv2.HorizontalPodAuto
 }
 
 // burst sends the inspection burst and returns when the backlog was first
-// visible in the external metrics API, when Size's cap was written, and when
-// every Inspector pod the HPA wants was Running.
+// visible in the external metrics API, when Size's cap was first seen
+// written, and when every Inspector pod the HPA wants was first Running.
+// The three are watched concurrently from before the send, every 100 ms.
 func (w *world) burst(ctx context.Context, wantCap int32) (visible, capped, running time.Time) {
 	w.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	watch := func(check func(context.Context) error) <-chan time.Time {
+		ch := make(chan time.Time, 1)
+		go func() {
+			if testenv.Poll(ctx, 100*time.Millisecond, "", check) == nil {
+				ch <- time.Now()
+			}
+			close(ch)
+		}()
+		return ch
+	}
+	visibleC := watch(func(ctx context.Context) error { return w.backlogAtLeast(ctx, "inspection", inspectionBurst) })
+	cappedC := watch(func(ctx context.Context) error { return w.maxReplicas(ctx, "size", wantCap, true) })
+	runningC := watch(func(ctx context.Context) error { return w.running(ctx, "inspector", 14) })
 	must(w.t, w.s.SendMessages(ctx, "inspection", inspectionBurst))
-	w.waitFor(ctx, 2*time.Minute, "inspection backlog visible in the external metrics API", func(ctx context.Context) error {
-		return w.backlogAtLeast(ctx, "inspection", inspectionBurst)
-	})
-	visible = time.Now()
-	w.waitFor(ctx, 2*time.Minute, "Size capped", func(ctx context.Context) error { return w.maxReplicas(ctx, "size", wantCap, true) })
-	capped = time.Now()
-	w.waitFor(ctx, 3*time.Minute, "every wanted Inspector pod Running", func(ctx context.Context) error { return w.running(ctx, "inspector", 14) })
-	running = time.Now()
+	for _, x := range []struct {
+		what string
+		ch   <-chan time.Time
+		at   *time.Time
+	}{{"the inspection backlog in the external metrics API", visibleC, &visible}, {"Size capped", cappedC, &capped}, {"every wanted Inspector pod Running", runningC, &running}} {
+		t, ok := <-x.ch
+		if !ok {
+			w.t.Fatalf("timed out waiting for %s", x.what)
+		}
+		*x.at = t
+	}
 	return visible, capped, running
 }
 
