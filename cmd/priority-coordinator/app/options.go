@@ -32,6 +32,10 @@ type Options struct {
 	ExternalMetricsTimeout  time.Duration
 	Tolerance               float64
 	Verbosity               int
+
+	// namespaceFile is where a pod finds its namespace (a field so tests
+	// need not depend on the machine they run on).
+	namespaceFile string
 }
 
 // NewOptions returns the defaults.
@@ -43,6 +47,7 @@ func NewOptions() *Options {
 		HealthProbeBindAddress: ":8081",
 		ExternalMetricsTimeout: 10 * time.Second,
 		Tolerance:              hpacalc.DefaultTolerance,
+		namespaceFile:          inClusterNamespaceFile,
 	}
 }
 
@@ -85,7 +90,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--leader-election-id: must not be empty with --leader-elect"))
 	}
 	if o.LeaderElect && o.LeaderElectionNamespace == "" {
-		if _, err := os.Stat(inClusterNamespaceFile); err != nil {
+		if _, err := os.Stat(o.namespaceFile); err != nil {
 			errs = append(errs, errors.New("--leader-election-namespace: required with --leader-elect outside a cluster"))
 		}
 	}
