@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -74,9 +73,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 			// Warm up: every pair once (fills the cache, opens connections).
 			load(b, e, paths, len(paths), 8)
 			time.Sleep(time.Second)
-			idle := rssKiB(b, e.adapter.Pid())
+			idle, idleAnon := rssKiB(b, e.adapter.Pid())
 
-			var peak atomic.Int64
+			var peak, peakAnon atomic.Int64
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			wg.Go(func() {
@@ -87,8 +86,12 @@ func BenchmarkEndToEnd(b *testing.B) {
 					case <-stop:
 						return
 					case <-t.C:
-						if v := rssKiB(b, e.adapter.Pid()); v > peak.Load() {
+						v, anon := rssKiB(b, e.adapter.Pid())
+						if v > peak.Load() {
 							peak.Store(v)
+						}
+						if anon > peakAnon.Load() {
+							peakAnon.Store(anon)
 						}
 					}
 				}
@@ -108,6 +111,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			b.ReportMetric(q(0.99), "p99-ms")
 			b.ReportMetric(float64(idle)/1024, "rss-idle-MiB")
 			b.ReportMetric(float64(peak.Load())/1024, "rss-load-MiB")
+			b.ReportMetric(float64(idleAnon)/1024, "anon-idle-MiB")
+			b.ReportMetric(float64(peakAnon.Load())/1024, "anon-load-MiB")
 		})
 	}
 }
@@ -144,23 +149,25 @@ func load(b *testing.B, e *env, paths []string, n, workers int) []time.Duration 
 	return lat
 }
 
-// rssKiB reads VmRSS of pid from /proc.
-func rssKiB(b *testing.B, pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+// rssKiB reads VmRSS (all resident pages) and RssAnon (the private,
+// non-file-backed part: heap, stacks) of pid from /proc, in KiB.
+func rssKiB(b *testing.B, pid int) (rss, anon int64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			v, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				b.Fatal(err)
+	field := func(name string) int64 {
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, name+":"); ok {
+				v, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return v
 			}
-			return v
 		}
+		b.Fatalf("no %s in /proc/%d/status", name, pid)
+		return 0
 	}
-	b.Fatalf("no VmRSS in /proc/%d/status", pid)
-	return 0
+	return field("VmRSS"), field("RssAnon")
 }
