@@ -133,8 +133,10 @@ func buildDashboard() (dashboard.Dashboard, error) {
 			q(`kube_horizontalpodautoscaler_status_desired_replicas{`+hpa+`}`, "{{namespace}}/{{horizontalpodautoscaler}} desired"),
 			q(`kube_horizontalpodautoscaler_spec_max_replicas{`+hpa+`}`, "{{namespace}}/{{horizontalpodautoscaler}} max"))).
 		WithRow(dashboard.NewRowBuilder("Priority coordinator")).
-		WithPanel(series("Pool capacity", "Capacity the policy's tiers share, by resource (cpu in cores, memory in bytes, pods).", "short",
-			q(`queuescale_coordinator_pool_capacity{`+tier+`}`, "{{namespace}}/{{policy}} {{resource}}"))).
+		WithPanel(series("Pool capacity: CPU and pods", "CPU (cores) and pods the policy's tiers share: allocatable of the pool's nodes minus other pods' requests, or the budget.", "short",
+			q(`queuescale_coordinator_pool_capacity{`+tier+`, resource=~"cpu|pods"}`, "{{namespace}}/{{policy}} {{resource}}"))).
+		WithPanel(series("Pool capacity: memory", "Memory the policy's tiers share.", "bytes",
+			q(`queuescale_coordinator_pool_capacity{`+tier+`, resource="memory"}`, "{{namespace}}/{{policy}} memory"))).
 		WithPanel(series("Demand and grant per tier", "Replicas each tier's HPA would want (demand) and what the pool grants it.", "short",
 			q(`queuescale_coordinator_tier_demand_replicas{`+tier+`}`, "{{tier}} demand"),
 			q(`queuescale_coordinator_tier_grant_replicas{`+tier+`}`, "{{tier}} grant"))).
