@@ -103,7 +103,10 @@ func TestKustomizations(t *testing.T) {
 	for name, b := range builds {
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			checkNoInsecureAPIService(t, b)
-			checkWorkloads(t, b, name != "base" && !strings.HasPrefix(name, "components/") || name == "components/cert-manager" || name == "components/static-ca")
+			// Secret references are checked where the build makes secrets
+			// (a certificate component); checkSystem requires that of the
+			// overlays.
+			checkWorkloads(t, b, len(b.ofKind("Secret"))+len(b.ofKind("Certificate")) > 0)
 			checkServices(t, b)
 			checkNetworkPolicies(t, b)
 			checkBindings(t, b)
@@ -112,17 +115,17 @@ func TestKustomizations(t *testing.T) {
 
 	t.Run("base has the whole system", func(t *testing.T) {
 		b := builds["base"]
-		checkSystem(t, b, 2, 2)
+		checkSystem(t, b, 2, 2, false)
 		crd := b.find(t, "CustomResourceDefinition", "", "prioritypolicies.queuescale.io").typed.(*apiextensionsv1.CustomResourceDefinition)
 		if crd.Spec.Group != "queuescale.io" || crd.Spec.Names.Kind != "PriorityPolicy" || crd.Spec.Scope != apiextensionsv1.NamespaceScoped {
 			t.Errorf("CRD %s: group %q kind %q scope %q, want queuescale.io PriorityPolicy Namespaced", crd.Name, crd.Spec.Group, crd.Spec.Names.Kind, crd.Spec.Scope)
 		}
 	})
 	t.Run("production keeps two adapters and coordinators", func(t *testing.T) {
-		checkSystem(t, builds["overlays/production"], 2, 2)
+		checkSystem(t, builds["overlays/production"], 2, 2, true)
 	})
 	t.Run("local runs one of each", func(t *testing.T) {
-		checkSystem(t, builds["overlays/local"], 1, 1)
+		checkSystem(t, builds["overlays/local"], 1, 1, true)
 	})
 	t.Run("cert-manager injects the caBundle", func(t *testing.T) {
 		b := builds["components/cert-manager"]
@@ -168,8 +171,9 @@ func TestKustomizations(t *testing.T) {
 	})
 }
 
-// checkSystem checks the parts of queuescale in a build of the base.
-func checkSystem(t *testing.T, b build, adapters, coordinators int32) {
+// checkSystem checks the parts of queuescale in a build of the base; an
+// installable build (needCert) also makes the adapter's serving certificate.
+func checkSystem(t *testing.T, b build, adapters, coordinators int32, needCert bool) {
 	t.Helper()
 	exporter := b.find(t, "Deployment", "queuescale", "sqs-exporter").typed.(*appsv1.Deployment)
 	adapter := b.find(t, "Deployment", "queuescale", "metrics-adapter").typed.(*appsv1.Deployment)
@@ -212,6 +216,13 @@ func checkSystem(t *testing.T, b build, adapters, coordinators int32) {
 	}
 	if !selects(svc.Spec.Selector, adapter.Spec.Template.Labels) || !hasContainerPort(adapter.Spec.Template.Spec, port.TargetPort) {
 		t.Errorf("the APIService's Service port %d does not reach the adapter's container port", port.Port)
+	}
+	if needCert {
+		for _, v := range adapter.Spec.Template.Spec.Volumes {
+			if v.Secret != nil && !b.has("Secret", adapter.Namespace, v.Secret.SecretName) && !certificateFor(b, adapter.Namespace, v.Secret.SecretName) {
+				t.Errorf("the adapter's Secret %q is neither in the build nor issued by a Certificate", v.Secret.SecretName)
+			}
+		}
 	}
 	if !b.has("CustomResourceDefinition", "", "prioritypolicies.queuescale.io") {
 		t.Errorf("the PriorityPolicy CRD is not installed")
