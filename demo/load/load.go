@@ -31,6 +31,7 @@ type SQS interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 var _ SQS = (*sqs.Client)(nil)
@@ -51,7 +52,10 @@ type Tier struct {
 	NextQueueURL string
 	// JobTime is how long a worker holds a message.
 	JobTime JobTime
-	// VisibilityTimeout asked on every receive; default JobTime.Max() plus 5 s.
+	// VisibilityTimeout asked on every receive, and renewed every third of
+	// it while the job runs (the usual heartbeat of SQS workers), so a long
+	// job keeps its message and a stopped pod's message is back within this
+	// time; default 30 s.
 	VisibilityTimeout time.Duration
 }
 
@@ -139,7 +143,10 @@ func New(client SQS, pods Pods, cfg Config) (*Pool, error) {
 			errs = append(errs, fmt.Errorf("tier %q: %w", t.Deployment, err))
 		}
 		if t.VisibilityTimeout <= 0 {
-			t.VisibilityTimeout = t.JobTime.Max() + 5*time.Second
+			t.VisibilityTimeout = 30 * time.Second
+		}
+		if t.VisibilityTimeout < time.Second {
+			errs = append(errs, fmt.Errorf("tier %q: visibility timeout %s is under SQS's 1 s granularity", t.Deployment, t.VisibilityTimeout))
 		}
 		stats[i].Deployment = t.Deployment
 	}
@@ -279,7 +286,7 @@ func (p *Pool) work(ctx context.Context, tier int, pod string, rng *rand.Rand) {
 			p.fail(tier, err)
 			job = Job{ID: aws.ToString(msg.MessageId)}
 		}
-		if !pause(t.JobTime.Sample(rng)) {
+		if !p.hold(ctx, tier, msg.ReceiptHandle, visibility, t.JobTime.Sample(rng)) {
 			// The pod went away mid-job: the message stays in flight until its
 			// visibility timeout ends, then another worker gets it.
 			p.update(tier, func(s *TierStats) { s.Abandoned++ })
@@ -307,5 +314,32 @@ func (p *Pool) work(ctx context.Context, tier int, pod string, rng *rand.Rand) {
 			continue
 		}
 		p.update(tier, func(s *TierStats) { s.Finished++ })
+	}
+}
+
+// hold waits for the job's duration, renewing the message's visibility every
+// third of the timeout. It returns false when ctx ended first (the pod
+// stopped): the message is then left to reappear after its timeout.
+func (p *Pool) hold(ctx context.Context, tier int, receipt *string, visibility int32, job time.Duration) bool {
+	t := p.cfg.Tiers[tier]
+	done := time.NewTimer(job)
+	defer done.Stop()
+	beat := time.NewTicker(t.VisibilityTimeout / 3)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-done.C:
+			return true
+		case <-beat.C:
+			_, err := p.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: aws.String(t.QueueURL), ReceiptHandle: receipt, VisibilityTimeout: visibility,
+			})
+			if err != nil && ctx.Err() == nil {
+				klog.ErrorS(err, "Extend message visibility", "deployment", t.Deployment)
+				p.fail(tier, fmt.Errorf("extend visibility on %s: %w", t.QueueURL, err))
+			}
+		}
 	}
 }

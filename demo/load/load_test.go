@@ -235,7 +235,8 @@ func TestPoolDrainsQueuesAndFansOut(t *testing.T) {
 	}
 }
 
-// TestPoolAbandonsMessageWhenPodStops checks the eviction semantics: a pod
+// TestPoolAbandonsMessageWhenPodStops checks the visibility semantics: a job
+// longer than the visibility timeout keeps its message (heartbeat), and a pod
 // that stops mid-job leaves its message in flight until the visibility
 // timeout, then it is visible again.
 func TestPoolAbandonsMessageWhenPodStops(t *testing.T) {
@@ -263,6 +264,13 @@ func TestPoolAbandonsMessageWhenPodStops(t *testing.T) {
 
 	q.send(t, ctx, "size", 1)
 	waitDepth(t, ctx, q, "size", 0, 1)
+	// The job outlives the 2 s visibility timeout; the worker's heartbeat
+	// keeps the message in flight.
+	time.Sleep(5 * time.Second)
+	waitDepth(t, ctx, q, "size", 0, 1)
+	if s := pool.Stats()[0]; s.Started != 1 || s.Errors != 0 {
+		t.Fatalf("after 5 s: started %d (want 1: no redelivery), errors %d (%s)", s.Started, s.Errors, s.LastError)
+	}
 	pods.set("size", 0)
 	if err := testenv.Poll(ctx, 50*time.Millisecond, "the worker to abandon its job", func(context.Context) error {
 		if s := pool.Stats()[0]; s.Abandoned != 1 || s.Workers != 0 {

@@ -111,7 +111,7 @@ func queuePlot(snaps []Snapshot) (*plot.Plot, error) {
 		}
 	}
 	// Head room for the legend.
-	p.Y.Max = peak * 1.35
+	p.Y.Max = peak * 1.4
 	if err := markPhases(p, snaps, peak); err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func replicaPlot(snaps []Snapshot) (*plot.Plot, error) {
 			return nil, err
 		}
 	}
-	p.Y.Max = peak * 1.45
+	p.Y.Max = peak * 1.7
 	if err := markPhases(p, snaps, peak); err != nil {
 		return nil, err
 	}
@@ -218,9 +218,10 @@ func addLine(p *plot.Plot, xys plotter.XYs, label string, c color.Color, st styl
 }
 
 // markPhases draws a grey vertical line where the burst starts and where the
-// drain starts.
+// drain starts, with one legend entry.
 func markPhases(p *plot.Plot, snaps []Snapshot, top float64) error {
 	prev := ""
+	labelled := false
 	for _, s := range snaps {
 		if s.Phase != prev && (s.Phase == "burst" || s.Phase == "drain") {
 			l, err := plotter.NewLine(plotter.XYs{{X: s.At.Seconds(), Y: 0}, {X: s.At.Seconds(), Y: top}})
@@ -230,7 +231,10 @@ func markPhases(p *plot.Plot, snaps []Snapshot, top float64) error {
 			l.Color = color.Gray{Y: 0x99}
 			l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 			p.Add(l)
-			p.Legend.Add(s.Phase+" starts", l)
+			if !labelled {
+				p.Legend.Add("burst, then drain, starts", l)
+				labelled = true
+			}
 		}
 		prev = s.Phase
 	}
