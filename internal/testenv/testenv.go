@@ -88,8 +88,10 @@ func StartProcess(name, logDir string, cmd *exec.Cmd) (*Process, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	// Own process group, so a Ctrl-C in the terminal reaches only us and we
-	// stop children in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// stop children in order. Pdeathsig kills the child if this process dies
+	// without stopping it (a test binary killed by `go test -timeout`), so no
+	// server outlives the run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, cmd.Path, err)

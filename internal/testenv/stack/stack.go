@@ -432,6 +432,11 @@ func (s *Stack) PurgeQueue(ctx context.Context, queue string) error {
 // LogSummary names the log directories and shows the last lines of the
 // stack's and the cluster's logs.
 func (s *Stack) LogSummary(lines int) string {
+	return s.ownLogSummary(lines) + s.Cluster.LogSummary(lines)
+}
+
+// ownLogSummary is LogSummary without the cluster's logs.
+func (s *Stack) ownLogSummary(lines int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "stack logs in %s\n", s.LogDir)
 	if entries, err := os.ReadDir(s.LogDir); err == nil {
@@ -443,13 +448,13 @@ func (s *Stack) LogSummary(lines int) string {
 			fmt.Fprintf(&b, "--- last %d lines of %s ---\n%s\n", lines, e.Name(), lastLines(string(data), lines))
 		}
 	}
-	b.WriteString(s.Cluster.LogSummary(lines))
 	return b.String()
 }
 
 // StartForTest starts a stack in a temporary directory (when opts.Dir is
 // empty), stops it when the test ends and, if the test failed, logs where the
-// logs are and their last lines.
+// stack's logs are and their last lines (cluster.StartForTest does the same
+// for the cluster's).
 func StartForTest(ctx context.Context, t cluster.TB, opts Options) *Stack {
 	t.Helper()
 	if opts.Dir == "" {
@@ -461,7 +466,7 @@ func StartForTest(ctx context.Context, t cluster.TB, opts Options) *Stack {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("%s", s.LogSummary(40))
+			t.Logf("%s", s.ownLogSummary(40))
 		}
 		s.Stop()
 	})
