@@ -138,3 +138,51 @@ func unschedulableForCPU(p *corev1.Pod) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestTwoClustersSideBySide checks that two clusters started at once do not
+// share anything: each has its own ports, PKI and etcd.
+func TestTwoClustersSideBySide(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	clusters := make([]*cluster.Cluster, 2)
+	t.Run("start", func(t *testing.T) {
+		for i := range clusters {
+			t.Run(fmt.Sprint(i), func(t *testing.T) {
+				t.Parallel()
+				c, err := cluster.Start(ctx, cluster.Options{Dir: t.TempDir()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				clusters[i] = c
+			})
+		}
+	})
+	for _, c := range clusters {
+		if c != nil {
+			t.Cleanup(c.Stop)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	if clusters[0].Server == clusters[1].Server {
+		t.Fatalf("both clusters serve on %s", clusters[0].Server)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "only-in-first"}}
+	if _, err := clusters[0].Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clusters[1].Client.CoreV1().Namespaces().Get(ctx, ns.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("second cluster sees the first one's namespace: err = %v", err)
+	}
+	// Each cluster's credentials are worthless on the other.
+	cross := *clusters[0].Config
+	cross.Host = clusters[1].Server
+	client, err := kubernetes.NewForConfig(&cross)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err == nil {
+		t.Error("the first cluster's admin credentials work on the second cluster")
+	}
+}
