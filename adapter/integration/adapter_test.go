@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/queuescale/queuescale/adapter/rules"
 	"github.com/queuescale/queuescale/internal/testenv"
 )
 
@@ -99,10 +102,13 @@ func TestAdapterAgainstPrometheusAndExporter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Anonymous: no always-allow group, and the SubjectAccessReview
-		// cannot reach a kube-apiserver, so the request is refused.
-		if code != http.StatusForbidden && code != http.StatusUnauthorized {
-			t.Fatalf("anonymous request answered %d, want 401 or 403: %s", code, body)
+		// Anonymous: not in an always-allowed group, so the library asks
+		// the kube-apiserver with a SubjectAccessReview; there is none in
+		// this tier, so the request is refused (500 naming the review).
+		refused := code == http.StatusForbidden || code == http.StatusUnauthorized ||
+			(code == http.StatusInternalServerError && strings.Contains(string(body), "subjectaccessreviews"))
+		if !refused {
+			t.Fatalf("anonymous request answered %d, want it refused by delegated authorization: %s", code, body)
 		}
 	})
 
@@ -178,6 +184,75 @@ func TestAdapterAgainstPrometheusAndExporter(t *testing.T) {
 		waitValue(t, "sqs_backlog", "queue=inspection", 7)
 	})
 
+	t.Run("rules reload without a restart; an invalid file keeps the last good rules", func(t *testing.T) {
+		listed := func(ctx context.Context) ([]string, error) {
+			code, body, err := e.get(ctx, e.client, "/apis/external.metrics.k8s.io/v1beta1")
+			if err != nil || code != http.StatusOK {
+				return nil, fmt.Errorf("list: %d %s %v", code, body, err)
+			}
+			var list metav1.APIResourceList
+			if err := json.Unmarshal(body, &list); err != nil {
+				return nil, err
+			}
+			var names []string
+			for _, r := range list.APIResources {
+				names = append(names, r.Name)
+			}
+			return names, nil
+		}
+		extra := string(rules.DefaultYAML) + `- name: sqs_visible_max
+  series: sqs_messages_visible
+  aggregation: max
+  labels: [queue]
+  namespaces: [default]
+`
+		writeFile(t, e.rulesFile+".tmp", extra)
+		if err := os.Rename(e.rulesFile+".tmp", e.rulesFile); err != nil {
+			t.Fatal(err)
+		}
+		pollCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		err := testenv.Poll(pollCtx, 200*time.Millisecond, "the new metric to be listed", func(ctx context.Context) error {
+			names, err := listed(ctx)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(names, "sqs_visible_max") {
+				return fmt.Errorf("listed %v", names)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitValue(t, "sqs_visible_max", "queue=inspection", 7)
+
+		writeFile(t, e.rulesFile, "rules:\n- name: sqs_backlog\n  aggregation: median\n")
+		err = testenv.Poll(pollCtx, 200*time.Millisecond, "the failed reload to show in /metrics", func(ctx context.Context) error {
+			_, body, err := e.get(ctx, e.client, "/metrics")
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(string(body), "queuescale_adapter_rules_last_reload_success 0") ||
+				!strings.Contains(string(body), `queuescale_adapter_rules_reloads_total{outcome="error"} 1`) {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if names, err := listed(ctx); err != nil || !slices.Contains(names, "sqs_visible_max") {
+			t.Errorf("after an invalid file the last good rules must stay: %v %v", names, err)
+		}
+		waitValue(t, "sqs_visible_max", "queue=inspection", 7)
+		data, _ := os.ReadFile(filepath.Join(e.dir, "logs", "metrics-adapter.log"))
+		if !strings.Contains(string(data), `keeping the last good rules`) || !strings.Contains(string(data), `field series`) {
+			t.Errorf("adapter log does not say the reload failed and why")
+		}
+		writeFile(t, e.rulesFile, string(rules.DefaultYAML))
+	})
+
 	t.Run("self-metrics on the library's /metrics", func(t *testing.T) {
 		code, body, err := e.get(ctx, e.client, "/metrics")
 		if err != nil || code != http.StatusOK {
@@ -192,7 +267,6 @@ func TestAdapterAgainstPrometheusAndExporter(t *testing.T) {
 			`queuescale_adapter_requests_total{metric="unknown",outcome="not_found"}`,
 			`queuescale_adapter_prometheus_query_duration_seconds_count`,
 			`queuescale_adapter_cache_hits_total`,
-			`queuescale_adapter_rules_last_reload_success 1`,
 			`apiserver_request_total`,
 		} {
 			if !strings.Contains(string(body), want) {

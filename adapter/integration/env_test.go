@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"k8s.io/metrics/pkg/apis/external_metrics/v1beta1"
 
+	"github.com/queuescale/queuescale/adapter/rules"
 	"github.com/queuescale/queuescale/internal/testenv"
 	"github.com/queuescale/queuescale/internal/testenv/promserver"
 	"github.com/queuescale/queuescale/internal/testenv/sqsemu"
@@ -51,6 +52,8 @@ type env struct {
 	client   *http.Client // authenticated (client certificate in system:masters)
 	anon     *http.Client // trusts the server, presents no certificate
 	pki      *pki
+	// rulesFile is the adapter's --rules-file, the shipped defaults at start.
+	rulesFile string
 }
 
 type envOptions struct {
@@ -177,6 +180,8 @@ func (e *env) startAdapter(t testing.TB, opts envOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.rulesFile = filepath.Join(e.dir, "rules", "rules.yaml")
+	writeFile(t, e.rulesFile, string(rules.DefaultYAML))
 	kubeconfig := filepath.Join(e.dir, "no-apiserver.kubeconfig")
 	writeFile(t, kubeconfig, fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -197,7 +202,7 @@ current-context: none
 		"--client-ca-file=" + e.pki.caFile, "--authentication-skip-lookup",
 		"--authentication-kubeconfig=" + kubeconfig, "--authorization-kubeconfig=" + kubeconfig,
 		"--lister-kubeconfig=" + kubeconfig,
-		"--prometheus-url=" + e.prom.URL,
+		"--prometheus-url=" + e.prom.URL, "--rules-file=" + e.rulesFile,
 		"--max-sample-age=" + opts.maxSampleAge.String(),
 		"--cache-ttl=" + opts.cacheTTL.String(),
 		"--query-timeout=2s",
