@@ -58,33 +58,7 @@ func TestServerSideDryRun(t *testing.T) {
 	builds = append(builds, b)
 
 	c := cluster.StartForTest(ctx, t, cluster.Options{})
-	dyn, err := dynamic.NewForConfig(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc, err := discovery.NewDiscoveryClientForConfig(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
-
-	apply := func(o object, dryRun bool) error {
-		mapping, err := mapper.RESTMapping(o.gvk().GroupKind(), o.gvk().Version)
-		if err != nil {
-			return fmt.Errorf("map %s: %w", o.gvk(), err)
-		}
-		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
-		if mapping.Scope.Name() == "namespace" {
-			ri = dyn.Resource(mapping.Resource).Namespace(o.u.GetNamespace())
-		}
-		opts := metav1.PatchOptions{FieldManager: "queuescale-manifests-test", Force: ptr(true), FieldValidation: "Strict"}
-		if dryRun {
-			opts.DryRun = []string{metav1.DryRunAll}
-		}
-		_, err = ri.Patch(ctx, o.u.GetName(), types.ApplyPatchType, o.json, opts)
-		return err
-	}
-
+	apply, mapper := newApplier(ctx, t, c)
 	// The CRD and the namespaces for real, then wait for the CRD.
 	for _, b := range builds {
 		for _, o := range b.objects {
@@ -95,6 +69,10 @@ func TestServerSideDryRun(t *testing.T) {
 				t.Fatalf("%s: apply %s: %v", b.name, o, err)
 			}
 		}
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
 	}
 	err = testenv.Poll(ctx, 200*time.Millisecond, "the PriorityPolicy CRD to be Established", func(ctx context.Context) error {
 		u, err := dyn.Resource(apiextensionsv1.SchemeGroupVersion.WithResource("customresourcedefinitions")).Get(ctx, "prioritypolicies.queuescale.io", metav1.GetOptions{})
@@ -180,4 +158,37 @@ func TestServerSideDryRun(t *testing.T) {
 			}
 		}
 	})
+}
+
+// newApplier returns a function that applies one rendered object to the
+// cluster with server-side apply and strict field validation (dryRun: only
+// validated and admitted, not stored), and the REST mapper it uses (Reset it
+// after installing a CRD).
+func newApplier(ctx context.Context, t *testing.T, c *cluster.Cluster) (func(o object, dryRun bool) error, *restmapper.DeferredDiscoveryRESTMapper) {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
+	return func(o object, dryRun bool) error {
+		mapping, err := mapper.RESTMapping(o.gvk().GroupKind(), o.gvk().Version)
+		if err != nil {
+			return fmt.Errorf("map %s: %w", o.gvk(), err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+		if mapping.Scope.Name() == "namespace" {
+			ri = dyn.Resource(mapping.Resource).Namespace(o.u.GetNamespace())
+		}
+		opts := metav1.PatchOptions{FieldManager: "queuescale-manifests-test", Force: ptr(true), FieldValidation: "Strict"}
+		if dryRun {
+			opts.DryRun = []string{metav1.DryRunAll}
+		}
+		_, err = ri.Patch(ctx, o.u.GetName(), types.ApplyPatchType, o.json, opts)
+		return err
+	}, mapper
 }
