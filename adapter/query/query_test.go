@@ -198,54 +198,66 @@ func FuzzSelectorTranslation(f *testing.F) {
 	rule := &rules.Rule{Name: "m", Series: "sqs_messages_visible", Aggregation: "max",
 		Labels: []string{"queue", "region", "other"}, Namespaces: rules.NamespaceList{"*"}}
 	f.Fuzz(func(t *testing.T, selector string) {
+		// The API server parses (and so validates) the selector of every
+		// request; a selector built without validation carries any bytes
+		// as a value, which checks the escaping on its own.
+		checkTranslation(t, selector, labels.SelectorFromValidatedSet(labels.Set{"queue": selector}), rule)
 		sel, err := labels.Parse(selector)
 		if err != nil {
 			return
 		}
-		for _, r := range []*rules.Rule{rule, queryRule} {
-			q, err := Build(r, sel)
-			if err != nil {
-				var se *SelectorError
-				if !errors.As(err, &se) {
-					t.Fatalf("rejection is not a SelectorError: %v", err)
-				}
-				continue
-			}
-			var prefix, suffix, tsPrefix, tsSuffix string
-			if r.Series != "" {
-				prefix, suffix = r.Aggregation+"("+r.Series+"{", "})"
-				tsPrefix, tsSuffix = "min(timestamp("+r.Series+"{", "}))"
-			} else {
-				prefix, suffix, _ = strings.Cut(r.Query, rules.Placeholder)
-				tsPrefix, tsSuffix, _ = strings.Cut(r.TimestampQuery, rules.Placeholder)
-			}
-			inner, ok := cut(q.Value, prefix, suffix)
-			if !ok && r.Series != "" && q.Value == r.Aggregation+"("+r.Series+")" {
-				inner, ok = "", true
-			}
-			if !ok {
-				t.Fatalf("value query %q lost the rule's text %q ... %q", q.Value, prefix, suffix)
-			}
-			tsInner, ok := cut(q.Timestamp, tsPrefix, tsSuffix)
-			if !ok && r.Series != "" && q.Timestamp == "min(timestamp("+r.Series+"))" {
-				tsInner, ok = "", true
-			}
-			if !ok || tsInner != inner {
-				t.Fatalf("timestamp query %q does not hold the same matchers as %q", q.Timestamp, q.Value)
-			}
-			got, err := readMatchers(inner)
-			if err != nil {
-				t.Fatalf("matchers %q of selector %q: %v", inner, selector, err)
-			}
-			reqs, _ := sel.Requirements()
-			if len(got) != len(reqs) {
-				t.Fatalf("selector %q has %d requirements, query %q has %d matchers", selector, len(reqs), q.Value, len(got))
-			}
-			for i, req := range reqs {
-				checkMatcher(t, req, got[i], r)
-			}
-		}
+		checkTranslation(t, selector, sel, rule)
 	})
+}
+
+// checkTranslation fails t unless sel, for rule and for queryRule, is either
+// rejected or translated into a query that keeps the rule's text around
+// matchers reading back to exactly sel's requirements.
+func checkTranslation(t *testing.T, selector string, sel labels.Selector, rule *rules.Rule) {
+	t.Helper()
+	for _, r := range []*rules.Rule{rule, queryRule} {
+		q, err := Build(r, sel)
+		if err != nil {
+			var se *SelectorError
+			if !errors.As(err, &se) {
+				t.Fatalf("rejection is not a SelectorError: %v", err)
+			}
+			continue
+		}
+		var prefix, suffix, tsPrefix, tsSuffix string
+		if r.Series != "" {
+			prefix, suffix = r.Aggregation+"("+r.Series+"{", "})"
+			tsPrefix, tsSuffix = "min(timestamp("+r.Series+"{", "}))"
+		} else {
+			prefix, suffix, _ = strings.Cut(r.Query, rules.Placeholder)
+			tsPrefix, tsSuffix, _ = strings.Cut(r.TimestampQuery, rules.Placeholder)
+		}
+		inner, ok := cut(q.Value, prefix, suffix)
+		if !ok && r.Series != "" && q.Value == r.Aggregation+"("+r.Series+")" {
+			inner, ok = "", true
+		}
+		if !ok {
+			t.Fatalf("value query %q lost the rule's text %q ... %q", q.Value, prefix, suffix)
+		}
+		tsInner, ok := cut(q.Timestamp, tsPrefix, tsSuffix)
+		if !ok && r.Series != "" && q.Timestamp == "min(timestamp("+r.Series+"))" {
+			tsInner, ok = "", true
+		}
+		if !ok || tsInner != inner {
+			t.Fatalf("timestamp query %q does not hold the same matchers as %q", q.Timestamp, q.Value)
+		}
+		got, err := readMatchers(inner)
+		if err != nil {
+			t.Fatalf("matchers %q of selector %q: %v", inner, selector, err)
+		}
+		reqs, _ := sel.Requirements()
+		if len(got) != len(reqs) {
+			t.Fatalf("selector %q has %d requirements, query %q has %d matchers", selector, len(reqs), q.Value, len(got))
+		}
+		for i, req := range reqs {
+			checkMatcher(t, req, got[i], r)
+		}
+	}
 }
 
 func cut(s, prefix, suffix string) (string, bool) {
