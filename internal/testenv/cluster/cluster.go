@@ -119,20 +119,47 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	c := &Cluster{
-		Dir:    opts.Dir,
-		LogDir: filepath.Join(opts.Dir, "logs"),
-		binDir: binDir,
-		opts:   opts,
-	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	if err := c.start(ctx); err != nil {
+	logDir := filepath.Join(opts.Dir, "logs")
+	for attempt := 1; ; attempt++ {
+		c := &Cluster{Dir: opts.Dir, LogDir: logDir, binDir: binDir, opts: opts}
+		err := c.start(ctx)
+		if err == nil {
+			return c, nil
+		}
 		summary := c.LogSummary(25)
 		c.Stop()
+		// A free port can be taken by another process before ours binds it
+		// (parallel test packages start clusters at the same time). Start
+		// again on new ports, keeping the failed attempt's logs.
+		if attempt < maxAttempts && ctx.Err() == nil && portTaken(logDir) {
+			kept := fmt.Sprintf("%s-attempt-%d", logDir, attempt)
+			c.progressf("a port was taken; starting again (logs of the failed attempt in %s)", kept)
+			if os.Rename(logDir, kept) == nil && os.RemoveAll(filepath.Join(opts.Dir, "etcd")) == nil {
+				continue
+			}
+		}
 		return nil, fmt.Errorf("start the local cluster: %w\n%s", err, summary)
 	}
-	return c, nil
+}
+
+// maxAttempts bounds the restarts after a port clash.
+const maxAttempts = 3
+
+// portTaken reports whether a log in logDir says a listen address was in use.
+func portTaken(logDir string) bool {
+	entries, err := os.ReadDir(logDir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(logDir, e.Name()))
+		if err == nil && strings.Contains(string(data), "address already in use") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Cluster) progressf(format string, args ...any) {

@@ -370,7 +370,7 @@ func (s *Stack) register(ctx context.Context, port int) error {
 				if c.Status == apiregistrationv1.ConditionTrue {
 					return nil
 				}
-				return fmt.Errorf("Available=%s: %s: %s", c.Status, c.Reason, c.Message)
+				return fmt.Errorf("condition Available=%s: %s: %s", c.Status, c.Reason, c.Message)
 			}
 		}
 		return errors.New("no Available condition yet")
