@@ -98,7 +98,7 @@ func (s *Set) Lookup(name string) (*Rule, bool) {
 }
 
 // Names returns the metric names in file order.
-func (s *Set) Names() []string { return s.names }
+func (s *Set) Names() []string { return slices.Clone(s.names) }
 
 // AllowsNamespace reports whether namespace may read the rule's metric.
 func (r *Rule) AllowsNamespace(namespace string) bool {
