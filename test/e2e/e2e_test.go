@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/queuescale/queuescale/adapter/rules"
+	"github.com/queuescale/queuescale/hpacalc"
 	"github.com/queuescale/queuescale/internal/testenv"
 	"github.com/queuescale/queuescale/internal/testenv/cluster"
 	"github.com/queuescale/queuescale/internal/testenv/stack"
@@ -451,12 +452,15 @@ func (e *env) testHPAScales(ctx context.Context, t *testing.T) {
 	e.workload(ctx, t, ns, name, queue, 2)
 	e.waitScaled(ctx, t, ns, name, 1) // the HPA reads an empty queue: minReplicas
 
-	// 10 messages at 2 per pod: ceil(10/2) = 5 replicas.
+	// 10 messages at 2 per pod: ceil(10/2) = 5 replicas. The expected count
+	// comes from hpacalc, the formula the coordinator and the simulator use,
+	// so this also checks it against the real HPA controller.
 	if err := e.s.SendMessages(ctx, queue, 10); err != nil {
 		t.Fatal(err)
 	}
-	took := e.waitScaled(ctx, t, ns, name, 5)
-	t.Logf("MEASURE messages sent -> HPA desiredReplicas=5: %s", took.Round(100*time.Millisecond))
+	want := hpacalc.AverageValueReplicas(1, 10_000, 2_000, hpacalc.Default)
+	took := e.waitScaled(ctx, t, ns, name, want)
+	t.Logf("MEASURE messages sent -> HPA desiredReplicas=%d: %s", want, took.Round(100*time.Millisecond))
 
 	if err := e.s.PurgeQueue(ctx, queue); err != nil {
 		t.Fatal(err)
@@ -476,7 +480,7 @@ func (e *env) testFault(ctx context.Context, t *testing.T, ns, queue string, sto
 	if err := e.s.SendMessages(ctx, queue, 10); err != nil {
 		t.Fatal(err)
 	}
-	e.waitScaled(ctx, t, ns, name, 2)
+	e.waitScaled(ctx, t, ns, name, hpacalc.AverageValueReplicas(1, 10_000, 5_000, hpacalc.Default))
 
 	var once sync.Once
 	restarted := false
@@ -526,8 +530,9 @@ func (e *env) testFault(ctx context.Context, t *testing.T, ns, queue string, sto
 	if !restarted {
 		t.FailNow()
 	}
-	took := e.waitScaled(ctx, t, ns, name, 6)
-	t.Logf("MEASURE restart -> HPA desiredReplicas=6: %s", took.Round(100*time.Millisecond))
+	want := hpacalc.AverageValueReplicas(2, 30_000, 5_000, hpacalc.Default) // 6
+	took := e.waitScaled(ctx, t, ns, name, want)
+	t.Logf("MEASURE restart -> HPA desiredReplicas=%d: %s", want, took.Round(100*time.Millisecond))
 }
 
 // holdReplicas checks, for about d, that the Deployment keeps replicas.
