@@ -60,6 +60,9 @@ type envOptions struct {
 	queues       []string
 	maxSampleAge time.Duration
 	cacheTTL     time.Duration
+	// scrapeInterval of Prometheus (default 1s); it is also the scrape
+	// timeout the exporter gets to read every queue.
+	scrapeInterval time.Duration
 }
 
 func startEnv(t testing.TB, opts envOptions) *env {
@@ -104,7 +107,7 @@ func startEnv(t testing.TB, opts envOptions) *env {
 	prom, err := promserver.Start(ctx, promserver.Options{
 		Dir: filepath.Join(dir, "prometheus"), LogDir: filepath.Join(dir, "logs"),
 		Targets:        []promserver.Target{{Job: "sqs-exporter", Addr: e.expAddr}},
-		ScrapeInterval: time.Second,
+		ScrapeInterval: opts.scrapeInterval,
 	})
 	if err != nil {
 		t.Fatalf("start Prometheus: %v (run `make deps`)", err)
