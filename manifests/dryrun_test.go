@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 
 	"github.com/queuescale/queuescale/internal/testenv"
@@ -166,7 +168,12 @@ func TestServerSideDryRun(t *testing.T) {
 // after installing a CRD).
 func newApplier(ctx context.Context, t *testing.T, c *cluster.Cluster) (func(o object, dryRun bool) error, *restmapper.DeferredDiscoveryRESTMapper) {
 	t.Helper()
-	dyn, err := dynamic.NewForConfig(c.Config)
+	// API server warnings (PodSecurity violations of a Deployment's pod
+	// template, deprecated fields) fail the apply.
+	warnings := &warningRecorder{}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.WarningHandler = warnings
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +195,36 @@ func newApplier(ctx context.Context, t *testing.T, c *cluster.Cluster) (func(o o
 		if dryRun {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
+		warnings.take()
 		_, err = ri.Patch(ctx, o.u.GetName(), types.ApplyPatchType, o.json, opts)
-		return err
+		if err != nil {
+			return err
+		}
+		if w := warnings.take(); len(w) > 0 {
+			return fmt.Errorf("the API server warned: %s", strings.Join(w, "; "))
+		}
+		return nil
 	}, mapper
+}
+
+// warningRecorder keeps the warnings the API server sends.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+var _ rest.WarningHandler = (*warningRecorder)(nil)
+
+func (w *warningRecorder) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+func (w *warningRecorder) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.msgs
+	w.msgs = nil
+	return m
 }
