@@ -3,7 +3,6 @@
 package timeline
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -216,12 +215,4 @@ func Summarize(snaps []Snapshot) Summary {
 		}
 	}
 	return s
-}
-
-// String renders a duration in whole seconds, or tenths below ten seconds.
-func seconds(d time.Duration) string {
-	if d < 10*time.Second {
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	}
-	return fmt.Sprintf("%.0fs", d.Seconds())
 }
