@@ -97,7 +97,8 @@ func writeRules(t *testing.T) string {
 // own queue; the fault checks, which stop shared processes, run one at a
 // time afterwards.
 func TestEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	// Long enough for a first run that builds the cluster binaries.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	start := time.Now()
 	rulesFile := writeRules(t)

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/queuescale/queuescale/internal/testenv"
 )
@@ -36,6 +38,11 @@ func BinDir(ctx context.Context, progress io.Writer) (string, error) {
 	script := filepath.Join(root, "hack", "cluster-bins.sh")
 	cmd := exec.CommandContext(ctx, "bash", script)
 	cmd.Dir = root
+	// On cancellation stop the whole build (bash and its go build), not only
+	// bash.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr

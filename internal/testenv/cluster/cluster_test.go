@@ -26,7 +26,8 @@ import (
 // node, the fifth Pending), KWOK makes placed pods Running and Ready, and
 // RBAC denies a user with no bindings.
 func TestClusterSchedulesOnFakeNodes(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Long enough for a first run that builds the cluster binaries.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	c := cluster.StartForTest(ctx, t, cluster.Options{
 		Nodes: []cluster.Node{
@@ -142,7 +143,8 @@ func ptr[T any](v T) *T { return &v }
 // TestTwoClustersSideBySide checks that two clusters started at once do not
 // share anything: each has its own ports, PKI and etcd.
 func TestTwoClustersSideBySide(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Long enough for a first run that builds the cluster binaries.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	clusters := make([]*cluster.Cluster, 2)
 	t.Run("start", func(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 // reads a queue's depth the way an HPA does: from the kube-apiserver, which
 // proxies to the adapter through the APIService.
 func TestStackServesQueueDepthThroughAggregator(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Long enough for a first run that builds the cluster binaries.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	c := cluster.StartForTest(ctx, t, cluster.Options{Progress: os.Stderr})
 	s := stack.StartForTest(ctx, t, stack.Options{Cluster: c, Queues: []string{"smoke"}, Progress: os.Stderr})
