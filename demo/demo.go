@@ -73,6 +73,8 @@ type Config struct {
 	// Out gets the view and messages; Terminal says whether it is a terminal.
 	Out      io.Writer
 	Terminal bool
+	// Width is the terminal's width in columns; 0 when unknown.
+	Width int
 	// PlainEvery is how often a plain line is printed when Out is not a
 	// terminal.
 	PlainEvery time.Duration
@@ -171,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	wg.Go(func() { pool.Run(loadCtx) })
 	storyStart := time.Now()
 	viewCtx, stopView := context.WithCancel(ctx)
-	screen := view.NewScreen(out, cfg.Terminal, cfg.PlainEvery)
+	screen := view.NewScreen(out, cfg.Terminal, cfg.Width, cfg.PlainEvery)
 	var viewDone sync.WaitGroup
 	viewDone.Go(func() {
 		ticker := time.NewTicker(cfg.Refresh)

@@ -42,9 +42,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	out := &syncBuffer{}
 	cfg := Config{
 		Story: story.Config{
-			Duration:    2 * time.Minute,
+			Duration:    150 * time.Second,
 			MinWarmup:   10 * time.Second,
-			MaxWarmup:   60 * time.Second,
+			MaxWarmup:   45 * time.Second,
 			Trickle:     0.2,
 			SizePrefill: 100,
 			Burst:       150,

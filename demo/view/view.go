@@ -227,15 +227,31 @@ type Screen struct {
 	out io.Writer
 	// Terminal: redraw in place; else print a Line every PlainEvery.
 	terminal   bool
+	width      int
 	plainEvery time.Duration
 	lines      int
 	lastPlain  time.Duration
 	printed    bool
 }
 
-// NewScreen returns a Screen on out; terminal says whether out is one.
-func NewScreen(out io.Writer, terminal bool, plainEvery time.Duration) *Screen {
-	return &Screen{out: out, terminal: terminal, plainEvery: plainEvery}
+// NewScreen returns a Screen on out; terminal says whether out is one, and
+// width how many columns it has (0: unknown). Lines are cut to the width so
+// none wraps and the redraw stays in place.
+func NewScreen(out io.Writer, terminal bool, width int, plainEvery time.Duration) *Screen {
+	return &Screen{out: out, terminal: terminal, width: width, plainEvery: plainEvery}
+}
+
+// cut shortens l to at most width-1 runes (the last column is left free, as
+// some terminals wrap when it is written).
+func cut(l string, width int) string {
+	if width <= 1 {
+		return l
+	}
+	r := []rune(l)
+	if len(r) < width {
+		return l
+	}
+	return string(r[:width-1])
 }
 
 // Show draws f.
@@ -254,7 +270,7 @@ func (s *Screen) Show(f Frame) {
 	}
 	lines := Render(f)
 	for _, l := range lines {
-		b.WriteString("\r\x1b[2K" + l + "\n")
+		b.WriteString("\r\x1b[2K" + cut(l, s.width) + "\n")
 	}
 	// Clear what is left of a longer previous frame.
 	for range s.lines - len(lines) {

@@ -106,7 +106,7 @@ func TestUnreadableIsNeverZero(t *testing.T) {
 func TestScreen(t *testing.T) {
 	t.Run("terminal redraws in place", func(t *testing.T) {
 		var out bytes.Buffer
-		s := NewScreen(&out, true, 0)
+		s := NewScreen(&out, true, 0, 0)
 		s.Show(burstFrame())
 		first := out.Len()
 		n := len(Render(burstFrame()))
@@ -115,9 +115,18 @@ func TestScreen(t *testing.T) {
 			t.Errorf("second frame does not move up %d lines: %q", n, got[:min(20, len(got))])
 		}
 	})
+	t.Run("terminal lines are cut to its width", func(t *testing.T) {
+		var out bytes.Buffer
+		NewScreen(&out, true, 40, 0).Show(burstFrame())
+		for _, l := range strings.Split(out.String(), "\n") {
+			if n := len([]rune(strings.TrimPrefix(l, "\r\x1b[2K"))); n > 39 {
+				t.Errorf("line of %d runes on a 40-column terminal: %q", n, l)
+			}
+		}
+	})
 	t.Run("plain prints a line per interval", func(t *testing.T) {
 		var out bytes.Buffer
-		s := NewScreen(&out, false, 5*time.Second)
+		s := NewScreen(&out, false, 0, 5*time.Second)
 		for at := range 12 {
 			f := burstFrame()
 			f.Snapshot.At = time.Duration(at) * time.Second

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/queuescale/queuescale/demo"
 	"github.com/queuescale/queuescale/demo/story"
@@ -144,8 +145,13 @@ func (o *Options) Config() (demo.Config, error) {
 			return demo.Config{}, fmt.Errorf("--rules-file: %w", err)
 		}
 	}
-	stat, err := os.Stdout.Stat()
-	terminal := err == nil && stat.Mode()&os.ModeCharDevice != 0
+	terminal := term.IsTerminal(int(os.Stdout.Fd()))
+	width := 0
+	if terminal {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			width = w
+		}
+	}
 	return demo.Config{
 		Story:           o.storyConfig(),
 		TimeScale:       o.TimeScale,
@@ -160,5 +166,6 @@ func (o *Options) Config() (demo.Config, error) {
 		Seed:            o.Seed,
 		Out:             os.Stdout,
 		Terminal:        terminal,
+		Width:           width,
 	}, nil
 }
