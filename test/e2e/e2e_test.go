@@ -46,11 +46,11 @@ const (
 )
 
 // The queues, one per test, so tests do not see each other's messages.
-var queues = []string{"read", "rbac", "inspection", "prometheus-down", "adapter-down"}
+var queues = []string{"read", "rbac", "inspection", "prometheus-down", "adapter-down", "exporter-down"}
 
 // grantedNamespaces may read the backlog metric; every test namespace but
 // e2e-not-granted.
-var grantedNamespaces = []string{"e2e-read", "e2e-rbac", "e2e-hpa", "e2e-prometheus-down", "e2e-adapter-down"}
+var grantedNamespaces = []string{"e2e-read", "e2e-rbac", "e2e-hpa", "e2e-prometheus-down", "e2e-adapter-down", "e2e-exporter-down"}
 
 // writeRules writes the shipped default rules with the backlog metric
 // granted to grantedNamespaces only, so the tests run the real queries and
@@ -137,6 +137,13 @@ func TestEndToEnd(t *testing.T) {
 			e.testFault(ctx, t, "e2e-adapter-down", "adapter-down",
 				func() { s.Adapter.Stop() },
 				func(ctx context.Context) error { return s.Adapter.Start(ctx) })
+		})
+		// With the exporter gone its series go stale in Prometheus: the
+		// adapter must answer "no data" (an error), never an empty queue.
+		t.Run("ExporterDown", func(t *testing.T) {
+			e.testFault(ctx, t, "e2e-exporter-down", "exporter-down",
+				func() { s.Exporter.Stop() },
+				func(ctx context.Context) error { return s.Exporter.Start(ctx) })
 		})
 	})
 }
