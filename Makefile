@@ -14,7 +14,7 @@ EMULATOR := test/sqs-emulator
 # Passed to `go test` by `make test`, e.g. TESTFLAGS='-run TestExporter -v'.
 TESTFLAGS ?=
 
-.PHONY: help build test bench lint verify generate demo deps deps-prometheus deps-emulator cluster-bins clean
+.PHONY: help build test bench lint verify generate demo deps deps-debian deps-emulator cluster-bins clean
 
 help: ## Show this help.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -43,14 +43,18 @@ verify: generate ## Fail when generated files differ from what is committed.
 	@git diff --exit-code --stat -- '*zz_generated*.go' manifests/base/crd || \
 	  { echo "generated files are stale or uncommitted: run 'make generate' and commit them"; exit 1; }
 
-deps: deps-prometheus deps-emulator cluster-bins ## Install Prometheus, the SQS emulator and the control-plane binaries.
+deps: deps-debian deps-emulator cluster-bins ## Install Prometheus, openssl, the SQS emulator and the control-plane binaries.
 
-deps-prometheus:
-	@if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then \
-	  echo ">> installing prometheus and promtool from Debian (about 15 s)"; \
+deps-debian:
+	@missing=""; \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	if [ -n "$$missing" ]; then \
+	  echo ">> installing from Debian:$$missing (about 15 s)"; \
 	  $(SUDO) apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "Node.js >= 20 and npm are needed for the SQS emulator"; exit 1; }
 
 deps-emulator: $(EMULATOR)/node_modules/.package-lock.json
 
