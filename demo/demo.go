@@ -186,15 +186,16 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			snap.At = time.Since(storyStart)
 			phase, _ := player.State()
 			snap.Phase = string(phase)
+			workers := pool.Stats()
 			for i := range snap.Tiers {
-				for _, w := range pool.Stats() {
+				for _, w := range workers {
 					if w.Deployment == snap.Tiers[i].Deployment {
 						snap.Tiers[i].Workers = w.Workers
 					}
 				}
 			}
 			rec.Add(snap)
-			screen.Show(view.Frame{Snapshot: snap, Workers: pool.Stats()})
+			screen.Show(view.Frame{Snapshot: snap, Workers: workers})
 			select {
 			case <-viewCtx.Done():
 				return
