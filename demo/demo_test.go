@@ -138,3 +138,92 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoStopsCleanly covers the two other ways a run ends: interrupted
+// mid-story (Ctrl-C cancels the context) it still prints the summary and
+// writes the plot; failing at start-up (here an invalid adapter rules file)
+// it reports the error. Either way no process is left.
+func TestDemoStopsCleanly(t *testing.T) {
+	base := func(t *testing.T, out *syncBuffer) Config {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return Config{
+			Story: story.Config{
+				Duration: 4 * time.Minute, MinWarmup: 20 * time.Second, MaxWarmup: 90 * time.Second,
+				Trickle: 0.2, SizePrefill: 150, Burst: 300, BurstWindow: 15 * time.Second,
+			},
+			TimeScale: 0.5, Dir: dir, PlotPath: filepath.Join(dir, "timeline.png"),
+			Refresh: time.Second, PlainEvery: 5 * time.Second, HPASyncPeriod: 2 * time.Second,
+			ScaleDownWindow: 30 * time.Second, Seed: 1, Out: out,
+		}
+	}
+	checkNoneLeft := func(t *testing.T, res *Result) {
+		t.Helper()
+		if res == nil {
+			t.Fatal("no result")
+		}
+		if left := alive(res.Processes); len(left) > 0 || len(res.Leftover) > 0 {
+			t.Errorf("processes still running: %v (reported %v)", left, res.Leftover)
+		}
+	}
+
+	t.Run("interrupted", func(t *testing.T) {
+		out := &syncBuffer{}
+		cfg := base(t, out)
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer cancel()
+		go func() {
+			// Interrupt a few seconds into the story.
+			for ctx.Err() == nil && !bytes.Contains([]byte(out.String()), []byte("playing the story")) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			time.Sleep(5 * time.Second)
+			cancel()
+		}()
+		res, err := Run(ctx, cfg)
+		defer func() {
+			if t.Failed() {
+				t.Logf("demo output:\n%s", out.String())
+			}
+		}()
+		if err != nil {
+			t.Fatalf("interrupted run returned an error: %v", err)
+		}
+		if !res.Interrupted {
+			t.Error("the run does not say it was interrupted")
+		}
+		if len(res.Processes) < 8 {
+			t.Errorf("only %d processes ran under the demo: %v", len(res.Processes), res.Processes)
+		}
+		checkNoneLeft(t, res)
+		if st, err := os.Stat(res.PlotPath); err != nil || st.Size() < 1000 {
+			t.Errorf("plot %s not written: %v", res.PlotPath, err)
+		}
+		for _, want := range []string{"interrupted: stopping the story", "Summary after", "stopped: no process left"} {
+			if !bytes.Contains([]byte(out.String()), []byte(want)) {
+				t.Errorf("the output does not show %q", want)
+			}
+		}
+	})
+
+	t.Run("start-up fails", func(t *testing.T) {
+		out := &syncBuffer{}
+		cfg := base(t, out)
+		cfg.RulesFile = filepath.Join(cfg.Dir, "rules.yaml")
+		if err := os.WriteFile(cfg.RulesFile, []byte("rules:\n- name: sqs_backlog\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		res, err := Run(ctx, cfg)
+		if err == nil {
+			t.Fatalf("a run with an invalid rules file succeeded:\n%s", out.String())
+		}
+		checkNoneLeft(t, res)
+		if len(res.Processes) == 0 {
+			t.Errorf("no process was recorded before the stop; the cluster should have been running:\n%s", out.String())
+		}
+	})
+}
