@@ -18,9 +18,12 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/klog/v2"
 
 	"github.com/queuescale/queuescale/demo/load"
 	"github.com/queuescale/queuescale/demo/story"
@@ -120,6 +123,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 				return
 			}
 			progress("stopped: no process left")
+			tidy(cfg.Dir)
 		}()
 	}
 	if err != nil {
@@ -248,6 +252,16 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 }
 
 func joinPaths(p []string) string { return strings.Join(p, ", ") }
+
+// tidy removes the bulky parts of a stopped run (the binaries built for it
+// and etcd's data, about 250 MB), keeping the logs and the plot.
+func tidy(dir string) {
+	for _, p := range []string{"bin", filepath.Join("stack", "bin"), filepath.Join("cluster", "etcd")} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			klog.ErrorS(err, "Remove a stopped run's files", "path", filepath.Join(dir, p))
+		}
+	}
+}
 
 // waitGone waits up to timeout for pids to end and returns those that did not.
 func waitGone(pids []int, timeout time.Duration) []int {

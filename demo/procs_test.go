@@ -3,6 +3,7 @@ package demo
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -39,5 +40,25 @@ func TestDescendantsAndAlive(t *testing.T) {
 	}
 	if got := alive(pids); len(got) != 0 {
 		t.Errorf("alive after both ended = %v", got)
+	}
+}
+
+func TestTidyKeepsLogsAndPlot(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"bin/x", "stack/bin/y", "cluster/etcd/member/z", "logs/demo.log", "cluster/logs/etcd.log", "demo-timeline.png"} {
+		path := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tidy(dir)
+	for p, want := range map[string]bool{"bin": false, "stack/bin": false, "cluster/etcd": false, "logs/demo.log": true, "cluster/logs/etcd.log": true, "demo-timeline.png": true} {
+		_, err := os.Stat(filepath.Join(dir, p))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v, want %v", p, got, want)
+		}
 	}
 }
