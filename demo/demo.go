@@ -92,6 +92,7 @@ type Result struct {
 	BurstAt     time.Duration
 	Interrupted bool
 	PlotPath    string
+	CSVPath     string
 	LogDirs     []string
 	Kubeconfig  string
 	// Processes were running under the demo before it stopped; Leftover are
@@ -230,6 +231,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			err = errors.Join(err, perr)
 			res.PlotPath = ""
 		}
+		res.CSVPath = strings.TrimSuffix(cfg.PlotPath, filepath.Ext(cfg.PlotPath)) + ".csv"
+		if cerr := timeline.WriteCSV(res.Snapshots, res.CSVPath); cerr != nil {
+			err = errors.Join(err, cerr)
+			res.CSVPath = ""
+		}
 	} else {
 		res.PlotPath = ""
 	}
@@ -237,6 +243,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	fmt.Fprintln(out)
 	if res.PlotPath != "" {
 		fmt.Fprintf(out, "Timeline plot: %s\n", res.PlotPath)
+	}
+	if res.CSVPath != "" {
+		fmt.Fprintf(out, "Timeline data: %s\n", res.CSVPath)
 	}
 	fmt.Fprintf(out, "Logs: %s\n", joinPaths(res.LogDirs))
 

@@ -132,6 +132,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	if st, err := os.Stat(res.PlotPath); err != nil || st.Size() < 1000 {
 		t.Errorf("plot %s not written: %v", res.PlotPath, err)
 	}
+	if data, err := os.ReadFile(res.CSVPath); err != nil || bytes.Count(data, []byte("\n")) != len(res.Snapshots)+1 {
+		t.Errorf("timeline CSV %s: %v, want a header and %d rows", res.CSVPath, err, len(res.Snapshots))
+	}
 	for _, want := range []string{"Summary after", "peak backlog", "Timeline plot: " + res.PlotPath, "sqs_backlog?labelSelector=queue%3Dinspection", "KUBECONFIG=", "stopped: no process left"} {
 		if !bytes.Contains([]byte(out.String()), []byte(want)) {
 			t.Errorf("the output does not show %q", want)

@@ -262,15 +262,29 @@ func (clockTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// plainTicks are the default ticks labelled without trailing zeros.
+// plainTicks marks a count axis at a round step (1, 2 or 5 times a power
+// of ten) giving at most eight labelled ticks.
 type plainTicks struct{}
 
 func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
-	for i := range ticks {
-		if ticks[i].Label != "" {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', -1, 64)
+	span := hi - lo
+	if span <= 0 {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', -1, 64)}}
+	}
+	step := 1.0
+	for span/step > 8 {
+		switch {
+		case step/math.Pow(10, math.Floor(math.Log10(step))) < 1.5:
+			step *= 2
+		case step/math.Pow(10, math.Floor(math.Log10(step))) < 3:
+			step *= 2.5
+		default:
+			step *= 2
 		}
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return ticks
 }

@@ -106,3 +106,42 @@ func TestWritePlot(t *testing.T) {
 		t.Error("WritePlot(nil) succeeded")
 	}
 }
+
+func TestPlainTicks(t *testing.T) {
+	tests := []struct {
+		lo, hi float64
+		want   []string
+	}{
+		{0, 27, []string{"0", "5", "10", "15", "20", "25"}},
+		{0, 7, []string{"0", "1", "2", "3", "4", "5", "6", "7"}},
+		{0, 640, []string{"0", "100", "200", "300", "400", "500", "600"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, tk := range (plainTicks{}).Ticks(tt.lo, tt.hi) {
+			got = append(got, tk.Label)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("Ticks(%v, %v) (-want +got):\n%s", tt.lo, tt.hi, diff)
+		}
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "timeline.csv")
+	if err := WriteCSV(story()[1:4], path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `seconds,phase,inspection_visible,inspection_in_flight,size_visible,size_in_flight,inspector_hpa_current,inspector_hpa_desired,inspector_hpa_max,size_hpa_current,size_hpa_desired,size_hpa_max,inspector_pods_running,inspector_pods_pending,size_pods_running,size_pods_pending
+1.0,warm-up,1,1,90,0,1,1,16,16,16,16,1,0,16,3
+2.0,burst,150,1,80,0,5,5,16,16,16,4,5,0,15,0
+3.0,burst,,,,,,,,,,,,,,
+`
+	if diff := cmp.Diff(want, string(data)); diff != "" {
+		t.Errorf("CSV (-want +got):\n%s", diff)
+	}
+}
