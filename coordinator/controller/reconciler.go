@@ -183,8 +183,13 @@ func (r *Reconciler) apply(ctx context.Context, pol *v1alpha1.PriorityPolicy) (v
 	input := make([]plan.Tier, len(tiers))
 	for i, t := range tiers {
 		t.demand = r.Demand.Desired(ctx, t.hpa, t.target)
+		if t.demand.Source == v1alpha1.DemandSourceMetrics && t.target.Replicas > t.demand.Replicas {
+			t.demand.Message = fmt.Sprintf("held: the metrics ask for %d replicas, the scale target still has %d until the HPA scales down", t.demand.Replicas, t.target.Replicas)
+		}
 		tiers[i] = t
-		input[i] = plan.Tier{Name: t.hpa.Name, MinReplicas: t.min, MaxReplicas: t.userMax, Desired: t.demand.Replicas, PerReplica: t.per}
+		// Current: replicas the HPA still holds (during its scale-down
+		// stabilization) are room no lower tier can use yet.
+		input[i] = plan.Tier{Name: t.hpa.Name, MinReplicas: t.min, MaxReplicas: t.userMax, Desired: t.demand.Replicas, Current: t.target.Replicas, PerReplica: t.per}
 	}
 	p, err := plan.Compute(pool, input)
 	if errors.Is(err, plan.ErrMinimumsExceedPool) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -91,6 +92,45 @@ func TestCapFollowsDemandAndRestoresUserMax(t *testing.T) {
 	}
 	if v, ok := e.gauge("queuescale_coordinator_pool_capacity", map[string]string{"resource": "cpu"}); !ok || v != 4 {
 		t.Errorf("queuescale_coordinator_pool_capacity{resource=cpu} = %v, %v; want 4", v, ok)
+	}
+}
+
+// After a burst the Inspector queue is empty but its HPA keeps 14 pods until
+// the scale-down stabilization window ends: Size stays capped to what those
+// pods leave, and is released once the Deployment shrinks.
+func TestReplicasHeldCountAsDemand(t *testing.T) {
+	e := newEnv(t, interceptor.Funcs{})
+	e.demand.set("inspector", 1)
+	e.demand.set("size", 30)
+	setReplicas := func(name string, n int32) {
+		t.Helper()
+		d := &appsv1.Deployment{}
+		if err := e.c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, d); err != nil {
+			t.Fatal(err)
+		}
+		d.Spec.Replicas = &n
+		if err := e.c.Update(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	setReplicas("inspector", 14)
+	e.mustReconcile("workers")
+	if got := e.hpaMax("size").MaxReplicas; got != 6 {
+		t.Errorf("size maxReplicas = %d while inspector holds 14 pods, want 6", got)
+	}
+	ts := e.policy("workers").Status.Tiers[0]
+	if ts.Demand != 14 || ts.DemandSource != v1alpha1.DemandSourceMetrics || !strings.Contains(ts.DemandMessage, "held") {
+		t.Errorf("inspector status = demand %d, source %s, message %q; want 14 from Metrics, held", ts.Demand, ts.DemandSource, ts.DemandMessage)
+	}
+
+	setReplicas("inspector", 1)
+	e.mustReconcile("workers")
+	if got := e.hpaMax("size"); got != (hpaMax{MaxReplicas: 16}) {
+		t.Errorf("size HPA = %+v once inspector scaled down, want released to 16", got)
+	}
+	if ts := e.policy("workers").Status.Tiers[0]; ts.Demand != 1 || ts.DemandMessage != "" {
+		t.Errorf("inspector status = demand %d, message %q; want 1 and no message", ts.Demand, ts.DemandMessage)
 	}
 }
 

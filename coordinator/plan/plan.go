@@ -29,9 +29,15 @@ type Tier struct {
 	// MinReplicas and MaxReplicas are the HPA's minimum and the user's own
 	// maximum (not a cap the coordinator wrote earlier).
 	MinReplicas, MaxReplicas int32
-	// Desired is the replica count the tier's HPA would want now, before
-	// clamping to [MinReplicas, MaxReplicas].
+	// Desired is the replica count the tier's HPA would want now from its
+	// metrics, before clamping to [MinReplicas, MaxReplicas].
 	Desired int32
+	// Current is the replica count the tier's scale target has now. An HPA
+	// scales down only after its stabilization window (five minutes by
+	// default), so until then the tier holds Current replicas whatever its
+	// metrics say: counting them keeps that room from being handed to a
+	// lower tier whose pods would only wait in Pending. Zero counts nothing.
+	Current int32
 	// PerReplica is what one replica requests (the pod template's requests;
 	// Pods is normally 1). A zero dimension does not consume that resource.
 	PerReplica Resources
@@ -40,7 +46,8 @@ type Tier struct {
 // TierPlan is the planner's answer for one tier.
 type TierPlan struct {
 	Name string
-	// Demand is Desired clamped to [MinReplicas, MaxReplicas].
+	// Demand is the larger of Desired and Current, clamped to
+	// [MinReplicas, MaxReplicas].
 	Demand int32
 	// Grant is the replicas the pool gives the tier: its demand, less what
 	// does not fit after the demand of the tiers above it.
@@ -80,6 +87,9 @@ func Validate(tiers []Tier) error {
 			errs = append(errs, fmt.Errorf("tier %d (%s): named twice", i, t.Name))
 		}
 		seen[t.Name] = true
+		if t.Current < 0 {
+			errs = append(errs, fmt.Errorf("tier %d (%s): current replicas %d is negative", i, t.Name, t.Current))
+		}
 		if t.MinReplicas < 0 {
 			errs = append(errs, fmt.Errorf("tier %d (%s): minReplicas %d is negative", i, t.Name, t.MinReplicas))
 		}
@@ -122,7 +132,7 @@ func Compute(capacity Resources, tiers []Tier) (Plan, error) {
 	for i, t := range tiers {
 		room := sub(remaining, minimums[i+1])
 		fit := fitCount(room, t.PerReplica)
-		demand := clamp(int64(t.Desired), t.MinReplicas, t.MaxReplicas)
+		demand := clamp(int64(max(t.Desired, t.Current)), t.MinReplicas, t.MaxReplicas)
 		tp := TierPlan{Name: t.Name, Demand: demand, Fit: fit, Cap: t.MaxReplicas}
 		if i > 0 {
 			tp.Cap = clamp(fit, t.MinReplicas, t.MaxReplicas)

@@ -20,6 +20,7 @@ func TestComputeScenario(t *testing.T) {
 	tests := []struct {
 		name                       string
 		inspector, size            int32 // desired
+		inspectorHolds             int32 // current replicas
 		wantInspector, wantSizeCap int32
 		wantSizeGrant              int32
 		wantCapped                 bool
@@ -28,11 +29,15 @@ func TestComputeScenario(t *testing.T) {
 		{name: "size backlog fills the pool", inspector: 1, size: 40, wantInspector: 1, wantSizeCap: 16, wantSizeGrant: 16},
 		{name: "inspection burst takes the room", inspector: 14, size: 16, wantInspector: 14, wantSizeCap: 6, wantSizeGrant: 6, wantCapped: true},
 		{name: "inspection at its max", inspector: 99, size: 16, wantInspector: 16, wantSizeCap: 4, wantSizeGrant: 4, wantCapped: true},
+		// The burst is drained but the Inspector HPA keeps its 14 pods until
+		// its scale-down stabilization window ends: the room stays theirs.
+		{name: "drained, inspector still holds its pods", inspector: 1, inspectorHolds: 14, size: 16, wantInspector: 14, wantSizeCap: 6, wantSizeGrant: 6, wantCapped: true},
+		{name: "holding fewer than the metrics ask", inspector: 14, inspectorHolds: 5, size: 16, wantInspector: 14, wantSizeCap: 6, wantSizeGrant: 6, wantCapped: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Compute(pool, []Tier{
-				{Name: "inspector", MinReplicas: 1, MaxReplicas: 16, Desired: tt.inspector, PerReplica: worker},
+				{Name: "inspector", MinReplicas: 1, MaxReplicas: 16, Desired: tt.inspector, Current: tt.inspectorHolds, PerReplica: worker},
 				{Name: "size", MinReplicas: 1, MaxReplicas: 16, Desired: tt.size, PerReplica: worker},
 			})
 			if err != nil {
@@ -71,6 +76,7 @@ func TestValidate(t *testing.T) {
 		{"one tier", []Tier{ok}, false},
 		{"duplicate", []Tier{ok, ok}, false},
 		{"negative min", []Tier{ok, {Name: "b", MinReplicas: -1, MaxReplicas: 1}}, false},
+		{"negative current", []Tier{ok, {Name: "b", MaxReplicas: 1, Current: -1}}, false},
 		{"max below min", []Tier{ok, {Name: "b", MinReplicas: 3, MaxReplicas: 1}}, false},
 		{"negative requests", []Tier{ok, {Name: "b", MaxReplicas: 1, PerReplica: Resources{MilliCPU: -1}}}, false},
 	}
@@ -99,7 +105,7 @@ func randomCase(r *rand.Rand) (Resources, []Tier) {
 		lo := int32(r.IntN(4))
 		hi := lo + int32(r.IntN(20))
 		per := Resources{MilliCPU: r.Int64N(1000), MemoryBytes: r.Int64N(2 << 30), Pods: int64(r.IntN(2))}
-		tiers[i] = Tier{Name: fmt.Sprintf("t%d", i), MinReplicas: lo, MaxReplicas: hi, Desired: int32(r.IntN(40)), PerReplica: per}
+		tiers[i] = Tier{Name: fmt.Sprintf("t%d", i), MinReplicas: lo, MaxReplicas: hi, Desired: int32(r.IntN(40)), Current: int32(r.IntN(25)), PerReplica: per}
 	}
 	return capacity, tiers
 }
@@ -192,17 +198,29 @@ func TestComputeProperties(t *testing.T) {
 			}
 		}
 
-		// More demand upstairs never raises a cap downstairs.
+		// Demand counts what a tier holds as well as what its metrics ask.
+		for i, tp := range p.Tiers {
+			if want := clamp(int64(max(tiers[i].Desired, tiers[i].Current)), tiers[i].MinReplicas, tiers[i].MaxReplicas); tp.Demand != want {
+				t.Fatalf("%s: tier %d demand %d, want %d", describe(), i, tp.Demand, want)
+			}
+		}
+
+		// More demand upstairs, from the metrics or from replicas held,
+		// never raises a cap downstairs.
 		up := r.IntN(len(tiers) - 1)
 		more := append([]Tier(nil), tiers...)
-		more[up].Desired += int32(1 + r.IntN(20))
+		if r.IntN(2) == 0 {
+			more[up].Desired += int32(1 + r.IntN(20))
+		} else {
+			more[up].Current += int32(1 + r.IntN(20))
+		}
 		q, err := Compute(capacity, more)
 		if err != nil {
 			t.Fatalf("%s: with more demand on tier %d: %v", describe(), up, err)
 		}
 		for i := up + 1; i < len(tiers); i++ {
 			if q.Tiers[i].Cap > p.Tiers[i].Cap {
-				t.Fatalf("%s: demand of tier %d %d→%d raised tier %d's cap %d→%d", describe(), up, tiers[up].Desired, more[up].Desired, i, p.Tiers[i].Cap, q.Tiers[i].Cap)
+				t.Fatalf("%s: tier %d desired %d→%d, current %d→%d raised tier %d's cap %d→%d", describe(), up, tiers[up].Desired, more[up].Desired, tiers[up].Current, more[up].Current, i, p.Tiers[i].Cap, q.Tiers[i].Cap)
 			}
 		}
 	}

@@ -177,14 +177,16 @@ type TierStatus struct {
 	// UserMaxReplicas is the user's own maxReplicas (kept in the HPA's
 	// queuescale.io/user-max-replicas annotation while capped).
 	UserMaxReplicas int32 `json:"userMaxReplicas"`
-	// Demand is the replicas the HPA would want now, clamped to its minimum
-	// and the user's maximum.
+	// Demand is the replicas the HPA would want now, or the replicas its
+	// scale target still has if more (an HPA scales down only after its
+	// stabilization window), clamped to its minimum and the user's maximum.
 	Demand int32 `json:"demand"`
 	// DemandSource is Metrics (computed from the HPA's metric specs) or
 	// Status (the HPA's status.desiredReplicas).
 	// +kubebuilder:validation:Enum=Metrics;Status
 	DemandSource string `json:"demandSource"`
-	// DemandMessage says why the Status fallback was used.
+	// DemandMessage says why the Status fallback was used, or that the tier
+	// holds more replicas than its metrics ask for.
 	// +optional
 	DemandMessage string `json:"demandMessage,omitempty"`
 	// Grant is the replicas the pool gives the tier.
