@@ -26,20 +26,23 @@ const (
 	// the scheduler preempts), but no coordinator.
 	HPAPriority Policy = "hpa-priority"
 	// Coordinator is one HPA per tier, pod priorities, and the coordinator
-	// writing the lower tiers' maxReplicas from coordinator/plan.
+	// as shipped writing the lower tiers' maxReplicas from coordinator/plan:
+	// a tier's demand is the larger of its HPA's metric proposal and the
+	// replicas its scale target has (plan.Tier.Current), so pods an HPA
+	// still holds during its scale-down stabilization keep their room.
 	Coordinator Policy = "coordinator"
-	// CoordinatorHeld is Coordinator with a tier's demand read as the larger
-	// of its HPA's metric proposal and the replicas the HPA holds (during
-	// its scale-down stabilization the HPA keeps more pods than the metric
-	// asks for, and those pods keep their room).
-	CoordinatorHeld Policy = "coordinator-held"
+	// CoordinatorMetricOnly is the coordinator's first version, kept for
+	// comparison: a tier's demand is its HPA's metric proposal alone
+	// (plan.Tier.Current left zero), so room an HPA still holds is handed to
+	// the lower tiers, whose new pods then wait in Pending.
+	CoordinatorMetricOnly Policy = "coordinator-metric-only"
 	// PriorityScaler is the scaler queuescale comes from: one budget of
 	// containers, strict priority, one step up or down per period.
 	PriorityScaler Policy = "priority-scaler"
 )
 
 // AllPolicies lists the policies in report order.
-var AllPolicies = []Policy{Static, HPA, HPAPriority, Coordinator, CoordinatorHeld, PriorityScaler}
+var AllPolicies = []Policy{Static, HPA, HPAPriority, Coordinator, CoordinatorMetricOnly, PriorityScaler}
 
 // ParsePolicy checks a policy name.
 func ParsePolicy(s string) (Policy, error) {

@@ -199,7 +199,7 @@ func Run(cfg Config, policy Policy, arrivals []Arrival) (*Result, error) {
 	switch policy {
 	case HPA, HPAPriority:
 		e.schedule(cfg.HPASyncSeconds, evHPASync, -1, 0)
-	case Coordinator, CoordinatorHeld:
+	case Coordinator, CoordinatorMetricOnly:
 		e.schedule(cfg.CoordinatorPeriodSeconds, evCoordinator, -1, 0)
 		e.schedule(cfg.HPASyncSeconds, evHPASync, -1, 0)
 	case PriorityScaler:
@@ -713,9 +713,11 @@ func (e *engine) hpaSync() {
 	}
 }
 
-// coordinate is one coordinator pass: each tier's demand is what its HPA
-// would want from the current metric; the planner's caps become the lower
-// tiers' maxReplicas.
+// coordinate is one coordinator pass: each tier's Desired is what its HPA
+// would want from the current metric and, as the controller does, its
+// Current is the Deployment's spec.replicas (left zero under
+// CoordinatorMetricOnly); the planner's caps become the lower tiers'
+// maxReplicas.
 func (e *engine) coordinate() {
 	capacity := plan.Resources{
 		MilliCPU:    int64(e.cfg.Nodes) * e.cfg.NodeMilliCPU,
@@ -725,15 +727,16 @@ func (e *engine) coordinate() {
 	tiers := make([]plan.Tier, len(e.tiers))
 	for i, ts := range e.tiers {
 		spec := e.hpaSpec(i)
-		desired := hpacalc.AverageValueReplicas(ts.replicas, e.usageMilli(i), spec.TargetAverageValueMilli, spec.Tolerance)
-		if e.policy == CoordinatorHeld {
-			desired = max(desired, ts.replicas)
+		var current int32
+		if e.policy != CoordinatorMetricOnly {
+			current = ts.replicas
 		}
 		tiers[i] = plan.Tier{
 			Name:        ts.cfg.Name,
 			MinReplicas: ts.cfg.MinReplicas,
 			MaxReplicas: ts.cfg.MaxReplicas,
-			Desired:     desired,
+			Desired:     hpacalc.AverageValueReplicas(ts.replicas, e.usageMilli(i), spec.TargetAverageValueMilli, spec.Tolerance),
+			Current:     current,
 			PerReplica:  plan.Resources{MilliCPU: ts.cfg.MilliCPU, MemoryBytes: ts.cfg.MemoryBytes, Pods: 1},
 		}
 	}

@@ -281,7 +281,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestCoordinatorCapsTheLowerTier(t *testing.T) {
-	for _, p := range []Policy{Coordinator, CoordinatorHeld} {
+	for _, p := range []Policy{Coordinator, CoordinatorMetricOnly} {
 		t.Run(string(p), func(t *testing.T) {
 			r := runDay(t, DefaultConfig(), p)
 			if r.CapWrites == 0 {
@@ -302,6 +302,29 @@ func TestCoordinatorCapsTheLowerTier(t *testing.T) {
 				t.Error("no sample shows the size tier capped below its own maximum")
 			}
 		})
+	}
+}
+
+// TestCoordinatorCountsHeldReplicas checks the coordinator's demand counts
+// the replicas an HPA holds during its scale-down stabilization: on the
+// reference day the metric-only coordinator hands that room to the size
+// tier, whose pods then wait in Pending for minutes after each burst; the
+// coordinator as shipped nearly never leaves a pod Pending.
+func TestCoordinatorCountsHeldReplicas(t *testing.T) {
+	cfg := DefaultConfig()
+	held := runDay(t, cfg, Coordinator)
+	metricOnly := runDay(t, cfg, CoordinatorMetricOnly)
+	if metricOnly.PendingPodSeconds < 1000 {
+		t.Fatalf("metric-only coordinator: %.0f Pending pod-seconds, want the reference day's thousands", metricOnly.PendingPodSeconds)
+	}
+	if held.PendingPodSeconds*20 > metricOnly.PendingPodSeconds {
+		t.Errorf("Pending pod-seconds: coordinator %.0f, metric-only %.0f; want the coordinator's at most 5%% of it",
+			held.PendingPodSeconds, metricOnly.PendingPodSeconds)
+	}
+	// Holding the room back must not cost the size tier much work: both
+	// finish the day's jobs.
+	if d := held.Completed - metricOnly.Completed; d < -20 || d > 20 {
+		t.Errorf("completed: coordinator %d, metric-only %d", held.Completed, metricOnly.Completed)
 	}
 }
 

@@ -35,9 +35,12 @@ Policies:
                     scheduler preempts the lower tier
   coordinator       the HPAs with priorities plus the priority coordinator,
                     whose planner caps the lower tier's maxReplicas; a tier's
-                    demand is what its HPA's metric asks for
-  coordinator-held  the same, with a tier's demand taken as the larger of the
-                    metric's ask and the replicas its HPA holds
+                    demand is the larger of what its HPA's metric asks for
+                    and the replicas it has (held during scale-down
+                    stabilization), as the coordinator ships
+  coordinator-metric-only
+                    the coordinator's first version: demand from the
+                    metric's ask alone
   priority-scaler   the priority scaler queuescale comes from: one container
                     budget, strict priority, one step per period, a dead band
 
