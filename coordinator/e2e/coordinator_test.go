@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,6 +209,7 @@ func setUp(ctx context.Context, t *testing.T) *world {
 		}
 		return errors.New("not Established yet")
 	})
+	w.checkSchemaRefuses(ctx)
 	w.apply(ctx, scheme, filepath.Join(root, "manifests", "base", "rbac-coordinator.yaml"))
 	w.kubecfg = w.coordinatorKubeconfig()
 
@@ -258,6 +260,33 @@ func setUp(ctx context.Context, t *testing.T) *world {
 	})
 	w.t.Logf("coordinator replica %s leads", w.leader(ctx).Name)
 	return w
+}
+
+// checkSchemaRefuses creates policies the CRD's schema must refuse, on the
+// real API server (OpenAPI and CEL rules, list-map keys).
+func (w *world) checkSchemaRefuses(ctx context.Context) {
+	w.t.Helper()
+	budget := v1alpha1.Capacity{Budget: &v1alpha1.Budget{CPU: ptr.To(resource.MustParse("4"))}}
+	tests := []struct {
+		name string
+		spec v1alpha1.PriorityPolicySpec
+		want string
+	}{
+		{"one tier", v1alpha1.PriorityPolicySpec{Tiers: []v1alpha1.Tier{{HPA: "a"}}, Capacity: budget}, "spec.tiers"},
+		{"same HPA twice", v1alpha1.PriorityPolicySpec{Tiers: []v1alpha1.Tier{{HPA: "a"}, {HPA: "a"}}, Capacity: budget}, "Duplicate value"},
+		{"both kinds of pool", v1alpha1.PriorityPolicySpec{Tiers: []v1alpha1.Tier{{HPA: "a"}, {HPA: "b"}},
+			Capacity: v1alpha1.Capacity{Budget: budget.Budget, NodeSelector: &metav1.LabelSelector{}}}, "set exactly one of capacity.nodeSelector and capacity.budget"},
+		{"no pool", v1alpha1.PriorityPolicySpec{Tiers: []v1alpha1.Tier{{HPA: "a"}, {HPA: "b"}}}, "set exactly one of capacity.nodeSelector and capacity.budget"},
+		{"empty budget", v1alpha1.PriorityPolicySpec{Tiers: []v1alpha1.Tier{{HPA: "a"}, {HPA: "b"}}, Capacity: v1alpha1.Capacity{Budget: &v1alpha1.Budget{}}}, "a budget names cpu, memory or both"},
+		{"bad HPA name", v1alpha1.PriorityPolicySpec{Tiers: []v1alpha1.Tier{{HPA: "A_B"}, {HPA: "b"}}, Capacity: budget}, "spec.tiers[0].hpa"},
+	}
+	for _, tt := range tests {
+		p := &v1alpha1.PriorityPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "refused"}, Spec: tt.spec}
+		err := w.cl.Create(ctx, p)
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tt.want) {
+			w.t.Fatalf("creating a policy with %s: error %v, want Invalid mentioning %q", tt.name, err, tt.want)
+		}
+	}
 }
 
 // worker is a queue worker Deployment of 200m / 256Mi pods in a
