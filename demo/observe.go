@@ -184,7 +184,8 @@ func (o *observer) readPolicy(ctx context.Context) timeline.Policy {
 		}
 	}
 	for _, t := range st.Tiers {
-		p.Tiers = append(p.Tiers, timeline.PolicyTier{HPA: t.HPA, Demand: t.Demand, Grant: t.Grant, MaxReplicas: t.MaxReplicas, UserMax: t.UserMaxReplicas, Capped: t.Capped})
+		p.Tiers = append(p.Tiers, timeline.PolicyTier{HPA: t.HPA, Demand: t.Demand, Grant: t.Grant, MaxReplicas: t.MaxReplicas, UserMax: t.UserMaxReplicas, Capped: t.Capped,
+			Held: t.DemandSource == v1alpha1.DemandSourceHeld})
 	}
 	return p
 }

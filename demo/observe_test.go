@@ -85,8 +85,8 @@ func TestObserve(t *testing.T) {
 			Capped: "size=4/16",
 			Pool:   &v1alpha1.PoolStatus{Summary: "cpu=4 (2 nodes)"},
 			Tiers: []v1alpha1.TierStatus{
-				{HPA: "inspector", Demand: 16, Grant: 16, MaxReplicas: 16, UserMaxReplicas: 16},
-				{HPA: "size", Demand: 16, Grant: 4, MaxReplicas: 4, UserMaxReplicas: 16, Capped: true},
+				{HPA: "inspector", Demand: 16, DemandSource: v1alpha1.DemandSourceHeld, Grant: 16, MaxReplicas: 16, UserMaxReplicas: 16},
+				{HPA: "size", Demand: 16, DemandSource: v1alpha1.DemandSourceMetrics, Grant: 4, MaxReplicas: 4, UserMaxReplicas: 16, Capped: true},
 			},
 			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonPlanned}},
 		},
@@ -129,7 +129,7 @@ func TestObserve(t *testing.T) {
 		Policy: timeline.Policy{
 			Name: PolicyName, Capped: "size=4/16", Pool: "cpu=4 (2 nodes)", Ready: "True", Reason: "Planned",
 			Tiers: []timeline.PolicyTier{
-				{HPA: "inspector", Demand: 16, Grant: 16, MaxReplicas: 16, UserMax: 16},
+				{HPA: "inspector", Demand: 16, Grant: 16, MaxReplicas: 16, UserMax: 16, Held: true},
 				{HPA: "size", Demand: 16, Grant: 4, MaxReplicas: 4, UserMax: 16, Capped: true},
 			},
 		},

@@ -184,7 +184,8 @@ func (r *Reconciler) apply(ctx context.Context, pol *v1alpha1.PriorityPolicy) (v
 	for i, t := range tiers {
 		t.demand = r.Demand.Desired(ctx, t.hpa, t.target)
 		if t.demand.Source == v1alpha1.DemandSourceMetrics && t.target.Replicas > t.demand.Replicas {
-			t.demand.Message = fmt.Sprintf("held: the metrics ask for %d replicas, the scale target still has %d until the HPA scales down", t.demand.Replicas, t.target.Replicas)
+			t.demand = demand.Result{Replicas: t.target.Replicas, Source: v1alpha1.DemandSourceHeld,
+				Message: fmt.Sprintf("the metrics ask for %d replicas; the scale target keeps %d until the HPA scales down", t.demand.Replicas, t.target.Replicas)}
 		}
 		tiers[i] = t
 		// Current: replicas the HPA still holds (during its scale-down
@@ -298,7 +299,11 @@ func capReason(pool plan.Resources, above []tier, planned []plan.TierPlan) strin
 		want.MilliCPU += t.per.MilliCPU * d
 		want.MemoryBytes += t.per.MemoryBytes * d
 		want.Pods += t.per.Pods * d
-		parts = append(parts, fmt.Sprintf("%s wants %d", t.hpa.Name, d))
+		verb := "wants"
+		if t.demand.Source == v1alpha1.DemandSourceHeld {
+			verb = "holds"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %d", t.hpa.Name, verb, d))
 	}
 	return fmt.Sprintf("%s (%s) of pool %s", strings.Join(parts, ", "), want, pool)
 }

@@ -120,8 +120,11 @@ func TestReplicasHeldCountAsDemand(t *testing.T) {
 		t.Errorf("size maxReplicas = %d while inspector holds 14 pods, want 6", got)
 	}
 	ts := e.policy("workers").Status.Tiers[0]
-	if ts.Demand != 14 || ts.DemandSource != v1alpha1.DemandSourceMetrics || !strings.Contains(ts.DemandMessage, "held") {
-		t.Errorf("inspector status = demand %d, source %s, message %q; want 14 from Metrics, held", ts.Demand, ts.DemandSource, ts.DemandMessage)
+	if ts.Demand != 14 || ts.DemandSource != v1alpha1.DemandSourceHeld || !strings.Contains(ts.DemandMessage, "ask for 1 ") {
+		t.Errorf("inspector status = demand %d, source %s, message %q; want 14 Held, the metrics asking for 1", ts.Demand, ts.DemandSource, ts.DemandMessage)
+	}
+	if c := meta.FindStatusCondition(e.policy("workers").Status.Conditions, v1alpha1.ConditionCapping); c == nil || !strings.Contains(c.Message, "inspector holds 14") {
+		t.Errorf("Capping condition = %+v, want it to say inspector holds 14", c)
 	}
 
 	setReplicas("inspector", 1)
@@ -129,8 +132,8 @@ func TestReplicasHeldCountAsDemand(t *testing.T) {
 	if got := e.hpaMax("size"); got != (hpaMax{MaxReplicas: 16}) {
 		t.Errorf("size HPA = %+v once inspector scaled down, want released to 16", got)
 	}
-	if ts := e.policy("workers").Status.Tiers[0]; ts.Demand != 1 || ts.DemandMessage != "" {
-		t.Errorf("inspector status = demand %d, message %q; want 1 and no message", ts.Demand, ts.DemandMessage)
+	if ts := e.policy("workers").Status.Tiers[0]; ts.Demand != 1 || ts.DemandSource != v1alpha1.DemandSourceMetrics || ts.DemandMessage != "" {
+		t.Errorf("inspector status = demand %d, source %s, message %q; want 1 from Metrics", ts.Demand, ts.DemandSource, ts.DemandMessage)
 	}
 }
 

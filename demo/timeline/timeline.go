@@ -70,6 +70,9 @@ type PolicyTier struct {
 	HPA                                 string
 	Demand, Grant, MaxReplicas, UserMax int32
 	Capped                              bool
+	// Held: the demand is the replicas the HPA still keeps, more than its
+	// metrics ask for (demandSource Held).
+	Held bool
 }
 
 // Recorder keeps snapshots; safe for concurrent use.

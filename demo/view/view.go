@@ -152,7 +152,11 @@ func capLine(s timeline.Snapshot) string {
 			}
 			parts = append(parts, fmt.Sprintf("%s maxReplicas %d instead of %d%s", t.HPA, t.MaxReplicas, t.UserMax, why))
 		}
-		above = append(above, fmt.Sprintf("%s wants %d", t.HPA, t.Demand))
+		verb := "wants"
+		if t.Held {
+			verb = "holds"
+		}
+		above = append(above, fmt.Sprintf("%s %s %d", t.HPA, verb, t.Demand))
 	}
 	if len(parts) == 0 {
 		for _, h := range s.HPAs {

@@ -78,12 +78,24 @@ func unreadableFrame() Frame {
 	return f
 }
 
+// heldFrame is after the burst: the inspection queue is empty but the
+// Inspector HPA keeps its 16 pods until its scale-down stabilization ends.
+func heldFrame() Frame {
+	f := burstFrame()
+	f.Snapshot.At, f.Snapshot.Phase = 95*time.Second, "drain"
+	f.Snapshot.Queues[0] = timeline.Queue{Name: "inspection"}
+	f.Snapshot.HPAs[0] = timeline.HPA{Name: "inspector", Current: 16, Desired: 16, Min: 1, Max: 16, UserMax: 16}
+	f.Snapshot.Policy.Tiers[0].Held = true
+	return f
+}
+
 func TestRender(t *testing.T) {
 	tests := []struct {
 		name  string
 		frame Frame
 	}{
 		{"burst", burstFrame()},
+		{"held", heldFrame()},
 		{"unreadable", unreadableFrame()},
 	}
 	for _, tt := range tests {

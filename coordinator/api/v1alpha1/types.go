@@ -51,6 +51,10 @@ const (
 	// metrics could not be read or are of a kind the coordinator does not
 	// compute.
 	DemandSourceStatus = "Status"
+	// DemandSourceHeld: the scale target's current replicas, more than the
+	// metrics ask for: the HPA keeps them until its scale-down
+	// stabilization window has passed, so their room is not free yet.
+	DemandSourceHeld = "Held"
 )
 
 // PriorityPolicySpec is the desired behaviour: tiers in priority order
@@ -181,12 +185,14 @@ type TierStatus struct {
 	// scale target still has if more (an HPA scales down only after its
 	// stabilization window), clamped to its minimum and the user's maximum.
 	Demand int32 `json:"demand"`
-	// DemandSource is Metrics (computed from the HPA's metric specs) or
-	// Status (the HPA's status.desiredReplicas).
-	// +kubebuilder:validation:Enum=Metrics;Status
+	// DemandSource is Metrics (computed from the HPA's metric specs),
+	// Status (the HPA's status.desiredReplicas) or Held (the scale target's
+	// current replicas, while the HPA has not yet scaled down to what its
+	// metrics ask for).
+	// +kubebuilder:validation:Enum=Metrics;Status;Held
 	DemandSource string `json:"demandSource"`
-	// DemandMessage says why the Status fallback was used, or that the tier
-	// holds more replicas than its metrics ask for.
+	// DemandMessage says why the Status fallback was used, or what the
+	// metrics ask for when the demand is Held.
 	// +optional
 	DemandMessage string `json:"demandMessage,omitempty"`
 	// Grant is the replicas the pool gives the tier.
