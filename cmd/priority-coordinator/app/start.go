@@ -33,9 +33,10 @@ A PriorityPolicy lists HorizontalPodAutoscalers in priority order and the pool
 of capacity they share (nodes chosen by a label selector, or a fixed budget).
 Every --resync-period, and whenever a policy, its HPAs or the pool's nodes and
 pods change, the coordinator predicts what each HPA wants from its External
-metrics (read through the external metrics API, like the HPA controller), and
-lowers the maxReplicas of the lower tiers to what the higher tiers' demand
-leaves. It writes nothing but spec.maxReplicas of those HPAs; the user's own
+metrics (read through the external metrics API, like the HPA controller) or,
+if more, the replicas it still holds until its scale-down stabilization
+window has passed, and lowers the maxReplicas of the lower tiers to what the
+higher tiers' demand leaves. It writes nothing but spec.maxReplicas of those HPAs; the user's own
 maximum is kept in the queuescale.io/user-max-replicas annotation and restored
 when the room is back, when a tier is removed and when the policy is deleted.`,
 		SilenceUsage: true,
