@@ -183,14 +183,16 @@ func (r *Reconciler) apply(ctx context.Context, pol *v1alpha1.PriorityPolicy) (v
 	input := make([]plan.Tier, len(tiers))
 	for i, t := range tiers {
 		t.demand = r.Demand.Desired(ctx, t.hpa, t.target)
+		// Current: replicas the HPA still holds (during its scale-down
+		// stabilization) are room no lower tier can use yet; the planner
+		// takes the larger of the two, and the status says when that was
+		// the held replicas.
+		input[i] = plan.Tier{Name: t.hpa.Name, MinReplicas: t.min, MaxReplicas: t.userMax, Desired: t.demand.Replicas, Current: t.target.Replicas, PerReplica: t.per}
 		if t.demand.Source == v1alpha1.DemandSourceMetrics && t.target.Replicas > t.demand.Replicas {
-			t.demand = demand.Result{Replicas: t.target.Replicas, Source: v1alpha1.DemandSourceHeld,
-				Message: fmt.Sprintf("the metrics ask for %d replicas; the scale target keeps %d until the HPA scales down", t.demand.Replicas, t.target.Replicas)}
+			t.demand.Source = v1alpha1.DemandSourceHeld
+			t.demand.Message = fmt.Sprintf("the metrics ask for %d replicas; the scale target keeps %d until the HPA scales down", t.demand.Replicas, t.target.Replicas)
 		}
 		tiers[i] = t
-		// Current: replicas the HPA still holds (during its scale-down
-		// stabilization) are room no lower tier can use yet.
-		input[i] = plan.Tier{Name: t.hpa.Name, MinReplicas: t.min, MaxReplicas: t.userMax, Desired: t.demand.Replicas, Current: t.target.Replicas, PerReplica: t.per}
 	}
 	p, err := plan.Compute(pool, input)
 	if errors.Is(err, plan.ErrMinimumsExceedPool) {
