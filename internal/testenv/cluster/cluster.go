@@ -60,9 +60,9 @@ type Options struct {
 	// HPASyncPeriod is the HPA controller's sync period; default 2s (real
 	// clusters use 15s).
 	HPASyncPeriod time.Duration
-	// Extra flags appended to the kube-apiserver and kube-controller-manager
-	// command lines (later flags win).
-	APIServerFlags, ControllerManagerFlags []string
+	// Extra flags appended to the kube-apiserver, kube-controller-manager
+	// and kube-scheduler command lines (later flags win).
+	APIServerFlags, ControllerManagerFlags, SchedulerFlags []string
 	// BinDir holds the binaries; default: what hack/cluster-bins.sh prints
 	// (building them first if needed).
 	BinDir string
@@ -311,18 +311,19 @@ func (c *Cluster) start(ctx context.Context) error {
 	}
 
 	// kube-scheduler
-	if err := c.run(binScheduler,
-		"--kubeconfig="+schedKubeconfig,
-		"--authentication-kubeconfig="+schedKubeconfig,
-		"--authorization-kubeconfig="+schedKubeconfig,
+	schedArgs := []string{
+		"--kubeconfig=" + schedKubeconfig,
+		"--authentication-kubeconfig=" + schedKubeconfig,
+		"--authorization-kubeconfig=" + schedKubeconfig,
 		"--bind-address=127.0.0.1",
 		fmt.Sprintf("--secure-port=%d", schedPort),
-		"--tls-cert-file="+localServing.CertFile,
-		"--tls-private-key-file="+localServing.KeyFile,
+		"--tls-cert-file=" + localServing.CertFile,
+		"--tls-private-key-file=" + localServing.KeyFile,
 		"--leader-elect=false",
 		"--profiling=false",
 		"--v=1",
-	); err != nil {
+	}
+	if err := c.run(binScheduler, append(schedArgs, c.opts.SchedulerFlags...)...); err != nil {
 		return err
 	}
 
